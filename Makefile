@@ -1,0 +1,60 @@
+# `make run` — the portal on embedded defaults; `make test` — every test on PostgreSQL + Redis.
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint format bench install install-dev migrate demo check-deploy clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 && $(PYTHON) --version >/dev/null 2>&1 || \
+	  { echo "ERROR: $(PYTHON) not found; Python 3.12 is required (set PYTHON=/path/to/python3.12)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+migrate: install
+	@mkdir -p var/outbox
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+# Web server, Celery worker and beat together; Ctrl-C stops all three.
+run: demo
+	DEBUG=true $(BIN)/honcho -f Procfile.dev start
+
+test: install-dev
+	bash scripts/ensure-services.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  CACHE_URL=locmemcache:// $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install-dev
+	bash scripts/ensure-services.sh
+	$(BIN)/python bench/import_bench.py
+
+check-deploy: install
+	set -a && . ./.env.example && set +a && $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf var staticfiles

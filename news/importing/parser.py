@@ -1,0 +1,592 @@
+"""Plain text of a bulletin page -> ParsedBulletin.
+
+Page layout (see demo/bulletins): header boilerplate, title, a ``YYYY-MM-DD 省-市-区`` line,
+``所在地区: … 发布日期: …``, a ``<分类>正文`` marker, body paragraphs, the source-URL line,
+then site boilerplate.  Reposts carry other chrome, so boilerplate is removed by structure
+(everything after the source/footer marker, header lines before the title) plus a short list
+of line patterns - never by matching article sentences.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from .decoding import ParseError, decode_bytes
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class ParsedContact:
+    organization: str = ""
+    role: str = ""
+    name: str = ""
+    title: str = ""
+    phone: str = ""
+    mobile: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedBulletin:
+    title: str
+    published: datetime.date
+    region: tuple[str, ...]
+    category: str
+    paragraphs: tuple[str, ...]
+    source_url: str = ""
+    credits: dict = field(default_factory=dict)
+    amount_yuan: int | None = None
+    deadline: datetime.datetime | None = None
+    stage: str = ""
+    winner: str = ""
+    project_manager: str = ""
+    contacts: tuple[ParsedContact, ...] = ()
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.paragraphs)
+
+
+def parse_bytes(data: bytes) -> ParsedBulletin:
+    return parse_text(decode_bytes(data))
+
+
+def parse_text(text: str) -> ParsedBulletin:
+    lines = _clean_lines(text)
+    if not lines:
+        raise ParseError("文件为空")
+    meta_start = _find_meta_start(lines)
+    if meta_start is None:
+        raise ParseError("缺少发布日期(未找到“YYYY-MM-DD 地区”行或“发布日期:”)")
+    meta = _read_meta(lines, meta_start)
+    if meta.published is None:
+        raise ParseError("缺少发布日期")
+    title = _find_title(lines[:meta_start])
+    body_lines, source_url = _cut_footer(lines[meta.body_start :])
+    paragraphs = tuple(line for line in body_lines if not _is_boilerplate(line))
+    if not paragraphs:
+        raise ParseError("正文为空")
+    body = "\n".join(paragraphs)
+    contacts, winner, project_manager = _extract_contacts(paragraphs)
+    return ParsedBulletin(
+        title=title,
+        published=meta.published,
+        region=meta.region,
+        category=meta.category,
+        paragraphs=paragraphs,
+        source_url=source_url,
+        credits=_extract_credits(paragraphs[-1]),
+        amount_yuan=_extract_amount(body),
+        deadline=_extract_deadline(body),
+        stage=_extract_stage(body),
+        winner=winner,
+        project_manager=project_manager,
+        contacts=contacts,
+    )
+
+
+def normalised_fingerprint(parsed: ParsedBulletin) -> str:
+    """sha256 of title + body with width/punctuation/whitespace differences erased."""
+    text = unicodedata.normalize("NFKC", parsed.title + "".join(parsed.paragraphs))
+    return hashlib.sha256(_NOT_LETTER_OR_DIGIT.sub("", text).encode()).hexdigest()
+
+
+# Whitespace, punctuation and symbols of any script (everything that is not str.isalnum).
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+
+
+# --- line cleaning -------------------------------------------------------------------------
+
+# Full-width ASCII (：（），１２３…) -> ASCII, as the portal itself renders pages; this makes
+# label matching simple and full-width reposts identical to the original.  (A regex instead of
+# str.translate: translate with a dict costs ~0.2 ms per page.)
+_FOLDABLE = re.compile(r"[\uff01-\uff5e\u200b-\u200d\ufeff]+")
+_SPACES = re.compile(r"\s+")  # any Unicode space (EN SPACE, NBSP, U+3000) becomes one " "
+
+
+def _fold_width(match: re.Match[str]) -> str:
+    return "".join(chr(ord(ch) - 0xFEE0) for ch in match.group(0) if ch >= "\uff01")
+
+
+def _clean_lines(text: str) -> list[str]:
+    text = _FOLDABLE.sub(_fold_width, text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+# --- header / meta -------------------------------------------------------------------------
+
+_DATE = r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
+# Strict on purpose: a body sentence starting with a date must not be taken for meta.
+_DATE_LINE = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"(?:\s+([\u4e00-\u9fff]+(?:-[\u4e00-\u9fff]+)*))?$"
+)
+_META_LABEL = re.compile(r"(?:^|\s)(?:所在地区|发布日期|发布时间)\s*:")
+_REGION_LABEL = re.compile(r"所在地区\s*:\s*(\S+)")
+_PUBLISHED_LABEL = re.compile(rf"(?:发布日期|发布时间)\s*:\s*{_DATE}")
+_REGION = re.compile(r"^[\u4e00-\u9fff]+(?:-[\u4e00-\u9fff]+)*$")
+_CATEGORY_MARKER = re.compile(r"^(\S{2,10}?)正文$")
+
+
+@dataclass
+class _Meta:
+    body_start: int
+    published: datetime.date | None = None
+    region: tuple[str, ...] = ()
+    category: str = ""
+
+
+def _is_meta(line: str) -> bool:
+    return _DATE_LINE.match(line) is not None or _META_LABEL.search(line) is not None
+
+
+def _find_meta_start(lines: list[str]) -> int | None:
+    return next((i for i, line in enumerate(lines) if _is_meta(line)), None)
+
+
+def _read_meta(lines: list[str], start: int) -> _Meta:
+    meta = _Meta(body_start=start)
+    i = start
+    while i < len(lines) and (_is_meta(lines[i]) or _is_boilerplate(lines[i])):
+        _read_meta_line(lines[i], meta)
+        i += 1
+    if i < len(lines) and (marker := _CATEGORY_MARKER.match(lines[i])):
+        meta.category = marker.group(1)
+        i += 1
+    meta.body_start = i
+    return meta
+
+
+def _read_meta_line(line: str, meta: _Meta) -> None:
+    if match := _DATE_LINE.match(line):
+        meta.published = meta.published or _make_date(*match.groups()[:3])
+        if not meta.region and match.group(4):
+            meta.region = tuple(match.group(4).split("-"))
+    if not meta.published and (match := _PUBLISHED_LABEL.search(line)):
+        meta.published = _make_date(*match.groups())
+    if not meta.region and (match := _REGION_LABEL.search(line)) and _REGION.match(match[1]):
+        meta.region = tuple(match[1].split("-"))
+
+
+def _make_date(year: str, month: str, day: str) -> datetime.date:
+    try:
+        return datetime.date(int(year), int(month), int(day))
+    except ValueError as exc:
+        raise ParseError(f"发布日期无效: {year}-{month}-{day}") from exc
+
+
+def _find_title(header: list[str]) -> str:
+    # Breadcrumbs and site names precede the title, so the last real line wins.
+    for line in reversed(header):
+        if not _is_boilerplate(line):
+            return line
+    raise ParseError("缺少标题")
+
+
+# --- footer / boilerplate ------------------------------------------------------------------
+
+_URL = re.compile(r"https?://[^\s<>\"'，。、]+")
+_SOURCE_LINE = re.compile(
+    r"^(?:如有附件或图片请到网址中下载或查看|(?:原文|来源|信息来源)(?:链接|地址|网址)\s*:?)"
+)
+_FOOTER_START = re.compile(
+    r"按照客观、公正、公开的原则"
+    r"|^(?:免责声明|版权声明|版权所有|Copyright|©|注册会员|标讯查询服务|标讯定制服务)",
+    re.IGNORECASE,
+)
+_BOILERPLATE = re.compile(
+    "|".join(
+        (
+            r"^办理会员",
+            r"^[^:]{0,12}热线\s*:?\s*[\d-]{7,}$",
+            r"^(?:信息)?来源\s*:.{0,40}$",
+            r"^(?:作者|责任编辑|编辑|校对|审核|审校|初审|终审)\s*:\s*\S{1,12}$",
+            r"^(?:扫一扫|分享到|打印本页|关闭窗口|返回顶部|返回列表|上一篇|下一篇|相关阅读|相关新闻)",
+            r"^(?:【|\[)(?:打印|关闭|字体)",
+            r"^(?:浏览次数|阅读次数|点击数|点击量|访问量|阅读量|字号)\s*:",
+            r"^(?:首页|当前位置|您的位置|您现在的位置)\s*(?::|>|»)",
+            r"^[\u4e00-\u9fff] [\u4e00-\u9fff]$",  # vertical widget labels: 意 见 / 反 馈
+        )
+    )
+)
+
+
+def _is_boilerplate(line: str) -> bool:
+    return _BOILERPLATE.search(line) is not None
+
+
+def _cut_footer(lines: list[str]) -> tuple[list[str], str]:
+    """Body lines before the source-URL / footer marker, and the source URL."""
+    for i, line in enumerate(lines):
+        if match := _SOURCE_LINE.match(line):
+            url = _URL.search(line, match.end())
+            if url is None and i + 1 < len(lines):
+                url = _URL.match(lines[i + 1])  # URL rendered as its own line
+            return lines[:i], url.group(0) if url else ""
+        if _FOOTER_START.search(line):
+            return lines[:i], ""
+    return lines, ""
+
+
+# --- credits -------------------------------------------------------------------------------
+
+_CREDIT_ROLE = re.compile(
+    r"(见习记者|特约记者|实习记者|记者|通讯员|实习生|摄影|摄像|责任编辑|编辑|撰稿|供稿|校对|审核)"
+    r"\s*[:/]?\s*"
+    r"|(文/图|文|图)\s*[:/]\s*"  # one-character roles need a separator: 文/张三
+)
+_TRAILING_GROUP = re.compile(r"[(【\[]([^()【】\[\]]{2,80})[)】\]]\s*$")
+
+
+def _extract_credits(last_paragraph: str) -> dict[str, str]:
+    """{'记者': '陈志奎', …} from '(记者 陈志奎 摄影 谢道韫)' ending the article."""
+    match = _TRAILING_GROUP.search(last_paragraph)
+    if match:
+        return _parse_credits(match.group(1))
+    if len(last_paragraph) <= 40:
+        return _parse_credits(last_paragraph)
+    return {}
+
+
+def _parse_credits(text: str) -> dict[str, str]:
+    roles = list(_CREDIT_ROLE.finditer(text))
+    if not roles or roles[0].start() != 0:
+        return {}
+    credits: dict[str, str] = {}
+    for role, following in zip(roles, [*roles[1:], None], strict=True):
+        name = text[role.end() : following.start() if following else len(text)]
+        name = name.strip(" ,;、")
+        if not name:
+            return {}
+        key = role.group(1) or role.group(2)
+        credits[key] = f"{credits[key]} {name}" if key in credits else name
+    return credits
+
+
+# --- money / deadline / stage --------------------------------------------------------------
+
+# Checked group by group: an award's 中标价 beats the tender's 控制价, which beats investment.
+_AMOUNT_LABEL_GROUPS = (
+    ("中标价", "中标价格", "中标总价", "中标金额", "中标(成交)价", "中标(成交)价格")
+    + ("中标(成交)金额", "成交价", "成交价格", "成交金额", "合同金额"),
+    ("招标控制价", "最高投标限价", "投标最高限价", "最高限价", "控制价", "预算金额")
+    + ("采购预算", "项目预算", "工程预算", "合同估算价", "估算价"),
+    ("总投资", "总投资额", "投资总额", "项目总投资", "计划总投资", "估算总投资")
+    + ("投资额", "计划投资", "项目投资", "工程造价"),
+)
+_UNITS = {"亿": Decimal(100_000_000), "万": Decimal(10_000), "": Decimal(1)}
+
+
+def _amount_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
+    return re.compile(
+        rf"(?:{alternatives})\s*(?:\((?P<unit1>亿|万)?元\))?\s*(?::|为|是)\s*"
+        r"(?:人民币|RMB|¥|￥)?\s*(?:约|近|超)?\s*"
+        r"(?P<number>\d[\d,]*(?:\.\d+)?)\s*(?:(?P<unit2>亿|万)?元|(?P<unit3>亿|万))?"
+    )
+
+
+_AMOUNT_PATTERNS = tuple(_amount_pattern(group) for group in _AMOUNT_LABEL_GROUPS)
+
+
+def _extract_amount(body: str) -> int | None:
+    for pattern in _AMOUNT_PATTERNS:
+        for match in pattern.finditer(body):
+            if (amount := _amount_from_match(match)) is not None:
+                return amount
+    return None
+
+
+def _amount_from_match(match: re.Match[str]) -> int | None:
+    has_unit = match["unit1"] is not None or match.group(0).endswith(("元", "亿", "万"))
+    if not has_unit:
+        return None  # a bare number could be anything (万元? 元?): better none than wrong
+    unit = match["unit1"] or match["unit2"] or match["unit3"] or ""
+    try:
+        value = Decimal(match["number"].replace(",", "")) * _UNITS[unit]
+    except InvalidOperation:
+        return None
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+_DEADLINE_KEY = re.compile(r"(?:投标|递交|响应)[^。\n]{0,12}?截止(?:时间|日期)|截标时间")
+_DATETIME = re.compile(
+    rf"{_DATE}\s*日?\s*(?:\(?(?:星期|周)[一二三四五六日天]\)?)?\s*"
+    r"(上午|下午|中午|晚上)?\s*(?:(\d{1,2})\s*(?::|时|点)\s*(?:(\d{1,2})\s*分?)?)?"
+)
+_DEADLINE_WINDOW = 60
+
+
+def _extract_deadline(body: str) -> datetime.datetime | None:
+    for key in _DEADLINE_KEY.finditer(body):
+        window = body[key.end() : key.end() + _DEADLINE_WINDOW]
+        window = re.split(r"[。\n]", window, maxsplit=1)[0]  # stay within the sentence
+        if (match := _DATETIME.search(window)) and (deadline := _make_deadline(match)):
+            return deadline
+    return None
+
+
+def _make_deadline(match: re.Match[str]) -> datetime.datetime | None:
+    year, month, day, half, hour, minute = match.groups()
+    if hour is None:
+        # A date without a time: the deadline is that whole day.
+        hour, minute = "23", "59"
+    hour_value = int(hour)
+    if half in ("下午", "晚上") and hour_value < 12:
+        hour_value += 12
+    try:
+        return datetime.datetime(
+            int(year), int(month), int(day), hour_value, int(minute or 0), tzinfo=SHANGHAI
+        )
+    except ValueError:
+        return None
+
+
+_STAGE = re.compile(r"(?:^|\s)项目阶段\s*:\s*([^\s,;。]+)", re.MULTILINE)
+
+
+def _extract_stage(body: str) -> str:
+    match = _STAGE.search(body)
+    return match.group(1) if match else ""
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+# Organisation labels -> normalised role.  Synonyms collapse; other roles stay as written.
+_ORG_ROLES = {
+    "招标人": "招标人",
+    "招标单位": "招标人",
+    "采购人": "采购人",
+    "建设单位": "建设单位",
+    "业主单位": "业主单位",
+    "业主": "业主",
+    "项目单位": "项目单位",
+    "设计单位": "设计单位",
+    "勘察单位": "勘察单位",
+    "施工单位": "施工单位",
+    "总包单位": "总包单位",
+    "总承包单位": "总承包单位",
+    "监理单位": "监理单位",
+    "中标人": "中标人",
+    "中标单位": "中标人",
+    "中标供应商": "中标人",
+    "成交供应商": "中标人",
+    "招标代理机构": "招标代理",
+    "招标代理单位": "招标代理",
+    "招标代理": "招标代理",
+    "代理机构": "招标代理",
+    "采购代理机构": "采购代理",
+}
+_PERSON_LABELS = ("联系人", "项目联系人")
+# People named by their job; they become contacts only if contact details follow.
+_TITLED_PERSON_LABELS = ("项目经理", "项目负责人", "技术负责人", "总监理工程师", "项目总监")
+_TITLE_LABELS = ("职务", "职位")
+_PHONE_LABELS = ("电话", "联系电话", "座机", "办公电话", "固定电话", "联系方式")
+_MOBILE_LABELS = ("手机", "手机号", "手机号码", "移动电话")
+_EMAIL_LABELS = ("电子邮件", "电子邮箱", "邮箱", "邮件", "email", "e-mail")
+_IGNORED_LABELS = ("地址", "联系地址", "邮编", "邮政编码", "传真", "网址", "开户银行", "账号")
+
+_LABEL_KINDS: dict[str, str] = {
+    **dict.fromkeys(_ORG_ROLES, "org"),
+    **{f"{label}联系人": "role_person" for label in _ORG_ROLES},
+    **dict.fromkeys(_PERSON_LABELS, "person"),
+    **dict.fromkeys(_TITLED_PERSON_LABELS, "titled_person"),
+    **dict.fromkeys(_TITLE_LABELS, "title"),
+    **dict.fromkeys(_PHONE_LABELS, "phone"),
+    **dict.fromkeys(_MOBILE_LABELS, "mobile"),
+    **dict.fromkeys(_EMAIL_LABELS, "email"),
+    **dict.fromkeys(_IGNORED_LABELS, "ignored"),
+}
+_FIELD = re.compile(
+    r"(?:^|(?<=\s))("
+    + "|".join(re.escape(label) for label in sorted(_LABEL_KINDS, key=len, reverse=True))
+    + r")\s*:\s*",
+    re.IGNORECASE,
+)
+# Any short "label:" line (中标价:, 工期:) keeps the current organisation block open;
+# prose ends it.
+_ANY_LABEL_LINE = re.compile(r"^[^\s:]{1,12}\s*:")
+
+_MOBILE = re.compile(r"(?<![\d-])(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
+_LANDLINE = re.compile(
+    r"(?<![\d-])(?:\(0\d{2,3}\)\s?|0\d{2,3}[- ]?|[48]00-?\d{3}-?)?\d{4}-?\d{3,4}"
+    r"(?:(?:-|转)\d{1,6})?(?!\d)"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_PARENTHESISED = re.compile(r"\([^()]*\)")
+
+
+@dataclass
+class _Draft:
+    organization: str
+    role: str
+    name: str = ""
+    title: str = ""
+    phone: str = ""
+    mobile: str = ""
+    email: str = ""
+    named_as_contact: bool = False  # 联系人:X counts on its own; 项目经理:X needs details
+
+    def add_details(self, value: str, keep_unrecognised_phone: bool = False) -> None:
+        """Store the phones/mobiles/emails found in a value (first one of each kind wins)."""
+        for email in _EMAIL.findall(value):
+            self.email = self.email or email
+        value = _EMAIL.sub(" ", value)
+        for mobile in _MOBILE.findall(value):
+            self.mobile = self.mobile or mobile
+        value = _MOBILE.sub(" ", value)
+        for phone in _LANDLINE.findall(value):
+            self.phone = self.phone or phone
+        if keep_unrecognised_phone and not self.phone and sum(c.isdigit() for c in value) >= 5:
+            self.phone = value.strip(" ,;、")
+
+    def is_contact(self) -> bool:
+        has_details = self.phone or self.mobile or self.email
+        return bool(has_details or (self.name and self.named_as_contact))
+
+    def frozen(self) -> ParsedContact:
+        return ParsedContact(
+            organization=self.organization,
+            role=self.role,
+            name=self.name,
+            title=self.title,
+            phone=self.phone,
+            mobile=self.mobile,
+            email=self.email,
+        )
+
+
+class _ContactCollector:
+    """Walks label:value lines; an organisation line opens a block its people belong to."""
+
+    def __init__(self) -> None:
+        self.drafts: list[_Draft] = []
+        self.orgs: dict[str, str] = {}  # latest organisation per role, for 招标人联系人:X
+        self.block: tuple[str, str] | None = None  # (organisation, role)
+        self.draft: _Draft | None = None
+        self.winner = ""
+        self.project_manager = ""
+
+    def feed(self, line: str) -> None:
+        pairs = _line_fields(line)
+        if not pairs:
+            if not _ANY_LABEL_LINE.match(line):
+                self.block = self.draft = None
+            return
+        for label, value in pairs:
+            self._field(label, value)
+
+    def _field(self, label: str, value: str) -> None:
+        kind = _LABEL_KINDS[label]
+        if kind == "org":
+            self._organisation(_ORG_ROLES[label], value)
+        elif kind == "role_person":
+            role = _ORG_ROLES[label.removesuffix("联系人")]
+            self.block = (self.orgs.get(role, ""), role)
+            self.draft = None  # never continue a person of another block
+            self._person(value, title="", named_as_contact=True)
+        elif kind == "person":
+            self._person(value, title="", named_as_contact=True)
+        elif kind == "titled_person":
+            name = self._person(value, title=label, named_as_contact=False)
+            if label == "项目经理" and not self.project_manager:
+                self.project_manager = name
+        elif kind == "title":
+            if self.draft and not self.draft.title:
+                self.draft.title = _first_word(value)
+        elif kind in ("phone", "mobile", "email"):
+            self._current_draft().add_details(value, keep_unrecognised_phone=kind == "phone")
+
+    def _organisation(self, role: str, value: str) -> None:
+        organisation = value.strip(" ,;。、")  # names may contain spaces or (上海)
+        if not organisation:
+            return
+        self.orgs[role] = organisation
+        if role == "中标人" and not self.winner:
+            self.winner = organisation
+        self.block = (organisation, role)
+        self.draft = None
+
+    def _person(self, value: str, title: str, named_as_contact: bool) -> str:
+        details = _Draft("", "")
+        details.add_details(value)
+        leftover = _PARENTHESISED.sub(" ", _strip_details(value))
+        name = _first_word(leftover)
+        draft = self.draft
+        if draft is None or (draft.name and draft.name != name) or draft.named_as_contact:
+            draft = self._new_draft()
+        draft.name = draft.name or name
+        draft.title = draft.title or title
+        draft.named_as_contact = draft.named_as_contact or named_as_contact
+        for attribute in ("phone", "mobile", "email"):
+            setattr(draft, attribute, getattr(draft, attribute) or getattr(details, attribute))
+        return name
+
+    def _current_draft(self) -> _Draft:
+        return self.draft or self._new_draft()
+
+    def _new_draft(self) -> _Draft:
+        organisation, role = self.block or ("", "")
+        self.draft = _Draft(organisation, role)
+        self.drafts.append(self.draft)
+        return self.draft
+
+    def contacts(self) -> tuple[ParsedContact, ...]:
+        titles = {
+            (d.organization, d.role, d.name): d.title for d in self.drafts if d.name and d.title
+        }
+        merged: dict[tuple[str, str, str], ParsedContact] = {}
+        for draft in filter(_Draft.is_contact, self.drafts):
+            key = (draft.organization, draft.role, draft.name)
+            title = draft.title or titles.get(key, "")
+            if not title and draft.name and draft.name == self.project_manager:
+                title = "项目经理"
+            contact = replace(draft.frozen(), title=title)
+            merged[key] = _merge(merged[key], contact) if key in merged else contact
+        return tuple(merged.values())
+
+
+def _merge(first: ParsedContact, second: ParsedContact) -> ParsedContact:
+    names = (f.name for f in fields(ParsedContact))
+    return ParsedContact(**{name: getattr(first, name) or getattr(second, name) for name in names})
+
+
+def _line_fields(line: str) -> list[tuple[str, str]]:
+    matches = list(_FIELD.finditer(line))
+    if not matches or matches[0].start() != 0:
+        return []
+    ends = [m.start() for m in matches[1:]] + [len(line)]
+    return [
+        (_canonical_label(m.group(1)), line[m.end() : end].strip())
+        for m, end in zip(matches, ends, strict=True)
+    ]
+
+
+def _canonical_label(label: str) -> str:
+    return label.lower() if label.isascii() else label
+
+
+def _strip_details(value: str) -> str:
+    for pattern in (_EMAIL, _MOBILE, _LANDLINE):
+        value = pattern.sub(" ", value)
+    return value
+
+
+def _first_word(value: str) -> str:
+    words = value.strip(" ,;。、").split()
+    return words[0].strip(",;。、") if words else ""
+
+
+def _extract_contacts(paragraphs: tuple[str, ...]) -> tuple[tuple[ParsedContact, ...], str, str]:
+    collector = _ContactCollector()
+    for line in paragraphs:
+        collector.feed(line)
+    return collector.contacts(), collector.winner, collector.project_manager

@@ -1,0 +1,272 @@
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import GreaterThan
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class RegionQuerySet(models.QuerySet):
+    def provinces(self):
+        return self.filter(level=Region.Level.PROVINCE)
+
+    def children_of(self, parent_id):
+        return self.filter(parent_id=parent_id)
+
+
+class Region(models.Model):
+    """Administrative division: province → city → district/county.
+
+    Verified rows come from jionlp's table of official divisions (with their codes).
+    Names a page gives that the table lacks are stored unverified rather than dropped.
+    """
+
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, _("省级")
+        CITY = 2, _("地级")
+        DISTRICT = 3, _("县级")
+
+    name = models.CharField(_("名称"), max_length=50)
+    full_name = models.CharField(_("全称"), max_length=80, blank=True)
+    alias = models.CharField(_("简称"), max_length=50, blank=True)
+    code = models.CharField(_("行政区划代码"), max_length=12, blank=True)
+    level = models.PositiveSmallIntegerField(_("级别"), choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    verified = models.BooleanField(
+        _("已核实"), default=True, help_text=_("是否见于官方行政区划数据")
+    )
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("地区")
+        verbose_name_plural = _("地区")
+        ordering = ["code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="region_unique_name"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(parent__isnull=True),
+                name="region_unique_province_name",
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="region_unique_code"
+            ),
+        ]
+
+    def __str__(self):
+        return self.path_display
+
+    @property
+    def path_display(self) -> str:
+        names, node = [], self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return "-".join(reversed(names))
+
+
+class Category(models.Model):
+    name = models.CharField(_("名称"), max_length=30, unique=True)
+    slug = models.SlugField(_("网址标识"), max_length=30, unique=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=100)
+
+    class Meta:
+        verbose_name = _("分类")
+        verbose_name_plural = _("分类")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class BulletinQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Bulletin.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def in_region(self, region):
+        """A region includes its children: 江苏 matches bulletins of 镇江新区."""
+        if region.level == Region.Level.PROVINCE:
+            return self.filter(province=region)
+        if region.level == Region.Level.CITY:
+            return self.filter(city=region)
+        return self.filter(region=region)
+
+    def newest_first(self):
+        return self.order_by("-published_at", "-id")
+
+    def for_listing(self):
+        return self.select_related("category", "region", "city", "province").only(
+            "id",
+            "title",
+            "published_at",
+            "category__name",
+            "category__slug",
+            "region__name",
+            "city__name",
+            "province__name",
+        )
+
+
+class Bulletin(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        PUBLISHED = "published", _("已发布")
+
+    title = models.CharField(_("标题"), max_length=300)
+    category = models.ForeignKey(
+        Category, verbose_name=_("分类"), on_delete=models.PROTECT, related_name="bulletins"
+    )
+    # region is the most specific division named; province and city are denormalised
+    # from it so "a region includes its children" is one indexed equality, not a tree walk.
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("地区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    province = models.ForeignKey(
+        Region, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
+    )
+    city = models.ForeignKey(
+        Region, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(_("发布时间"), default=timezone.now)
+    body = models.TextField(_("正文"), help_text=_("纯文本,段落之间空一行"))
+    source_url = models.URLField(_("原文网址"), max_length=1000, blank=True)
+    credits = models.JSONField(_("署名"), default=dict, blank=True)
+    amount_yuan = models.BigIntegerField(_("金额(元)"), null=True, blank=True)
+    bid_deadline = models.DateTimeField(_("投标截止时间"), null=True, blank=True)
+    stage = models.CharField(_("项目阶段"), max_length=30, blank=True)
+    winner = models.CharField(_("中标单位"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    # sha256 of normalised title + body: catches reposts of one article by other sites.
+    fingerprint = models.CharField(_("内容指纹"), max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = BulletinQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("标讯")
+        verbose_name_plural = _("标讯")
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_url"], condition=~Q(source_url=""), name="bulletin_unique_source"
+            ),
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=~Q(fingerprint=""),
+                name="bulletin_unique_fingerprint",
+            ),
+            models.CheckConstraint(
+                condition=Q(GreaterThan(Length(Trim("title")), 0)),
+                name="bulletin_title_not_empty",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="bulletin_pub_recent",
+                condition=Q(status="published"),
+            ),
+            models.Index(
+                fields=["category", "-published_at", "-id"],
+                name="bulletin_pub_category",
+                condition=Q(status="published"),
+            ),
+            models.Index(
+                fields=["province", "category", "-published_at", "-id"],
+                name="bulletin_pub_province",
+                condition=Q(status="published"),
+            ),
+            models.Index(
+                fields=["city", "-published_at", "-id"],
+                name="bulletin_pub_city",
+                condition=Q(status="published"),
+            ),
+            models.Index(
+                fields=["region", "-published_at", "-id"],
+                name="bulletin_pub_region",
+                condition=Q(status="published"),
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.set_region(self.region)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("bulletin-detail", args=[self.pk])
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.body.split("\n\n") if p.strip()]
+
+    @property
+    def region_display(self) -> str:
+        """省-市-区 from the denormalised columns (select_related, no tree walk)."""
+        seen, names = set(), []
+        for node in (self.province, self.city, self.region):
+            if node is not None and node.pk not in seen:
+                seen.add(node.pk)
+                names.append(node.name)
+        return "-".join(names)
+
+    def set_region(self, region: Region | None) -> None:
+        """Keep the denormalised province / city in step with region."""
+        self.region = region
+        chain = []
+        node = region
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        by_level = {r.level: r for r in chain}
+        self.province = by_level.get(Region.Level.PROVINCE)
+        self.city = by_level.get(Region.Level.CITY)
+
+
+class Contact(models.Model):
+    """A person or organisation a bulletin names: what members pay to see."""
+
+    bulletin = models.ForeignKey(
+        Bulletin, verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    organization = models.CharField(_("单位"), max_length=200, blank=True)
+    role = models.CharField(_("角色"), max_length=30, blank=True)
+    person = models.CharField(_("联系人"), max_length=50, blank=True)
+    title = models.CharField(_("职务"), max_length=50, blank=True)
+    phone = models.CharField(_("电话"), max_length=60, blank=True)
+    mobile = models.CharField(_("手机"), max_length=30, blank=True)
+    email = models.EmailField(_("电子邮件"), blank=True)
+    position = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("联系人")
+        verbose_name_plural = _("联系人")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(organization="", person=""),
+                name="contact_names_someone",
+            )
+        ]
+
+    def __str__(self):
+        return " ".join(x for x in (self.role, self.organization, self.person) if x)

@@ -1,0 +1,18 @@
+from django.conf import settings
+
+
+def _nav_categories():
+    from news.models import Category
+
+    return list(Category.objects.values_list("slug", "name"))
+
+
+def site(request):
+    """Site chrome values every page shows (header hotline, footer contact)."""
+    return {
+        "SITE_NAME": settings.SITE_NAME,
+        "MEMBERSHIP_HOTLINE": settings.MEMBERSHIP_HOTLINE,
+        "FEEDBACK_EMAIL": settings.FEEDBACK_EMAIL,
+        # A callable: templates evaluate it only where the nav is rendered.
+        "NAV_CATEGORIES": _nav_categories,
+    }
