@@ -25,18 +25,10 @@ _HTML_HINT = re.compile(r"<(?:!doctype|html|body|p|div|br|h[1-6])[\s>/]", re.IGN
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 # Page chrome whose text must never reach the article body.
-_DROPPED_TAGS = (
-    "head",
-    "script",
-    "style",
-    "nav",
-    "header",
-    "footer",
-    "noscript",
-    "iframe",
-    "form",
-    "template",
-)
+_DROPPED_TAGS = ("head", "script", "style", "nav", "noscript", "iframe", "form", "template")
+# Page-level header/footer are chrome, but an <article>'s own header holds its title and date.
+_PAGE_REGION_TAGS = ("header", "footer")
+_CONTENT_TAGS = ("article", "main")
 _BLOCK_TAGS = frozenset(
     ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "article")
     + ("table", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "main", "address")
@@ -108,7 +100,7 @@ def html_to_text(markup: str) -> str:
     markup = _XML_DECLARATION.sub("", markup, count=1)
     try:
         root = html.document_fromstring(markup)
-    except (etree.ParserError, ValueError) as exc:
+    except (etree.LxmlError, ValueError) as exc:
         raise ParseError(f"HTML 无法解析: {exc}") from exc
     _drop_chrome(root)
     _mark_line_breaks(root)
@@ -117,6 +109,11 @@ def html_to_text(markup: str) -> str:
 
 def _drop_chrome(root) -> None:
     doomed = list(root.iter(*_DROPPED_TAGS, etree.Comment, etree.ProcessingInstruction))
+    doomed += [
+        el
+        for el in root.iter(*_PAGE_REGION_TAGS)
+        if not any(ancestor.tag in _CONTENT_TAGS for ancestor in el.iterancestors())
+    ]
     for el in doomed:
         if el.getparent() is not None:
             el.drop_tree()  # keeps the tail text, which belongs to the parent

@@ -108,7 +108,8 @@ _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 # label matching simple and full-width reposts identical to the original.  (A regex instead of
 # str.translate: translate with a dict costs ~0.2 ms per page.)
 _FOLDABLE = re.compile(r"[\uff01-\uff5e\u200b-\u200d\ufeff]+")
-_SPACES = re.compile(r"\s+")  # any Unicode space (EN SPACE, NBSP, U+3000) becomes one " "
+# Any Unicode space but newline (EN SPACE, NBSP, U+3000, tab) becomes one " ".
+_SPACES = re.compile(r"[^\S\n]+")
 
 
 def _fold_width(match: re.Match[str]) -> str:
@@ -117,7 +118,7 @@ def _fold_width(match: re.Match[str]) -> str:
 
 def _clean_lines(text: str) -> list[str]:
     text = _FOLDABLE.sub(_fold_width, text).replace("\r\n", "\n").replace("\r", "\n")
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     return [line for line in lines if line]
 
 
@@ -197,30 +198,30 @@ _URL = re.compile(r"https?://[^\s<>\"'，。、]+")
 _SOURCE_LINE = re.compile(
     r"^(?:如有附件或图片请到网址中下载或查看|(?:原文|来源|信息来源)(?:链接|地址|网址)\s*:?)"
 )
+_OWN_FOOTER = "按照客观、公正、公开的原则"
 _FOOTER_START = re.compile(
-    r"按照客观、公正、公开的原则"
-    r"|^(?:免责声明|版权声明|版权所有|Copyright|©|注册会员|标讯查询服务|标讯定制服务)",
-    re.IGNORECASE,
+    r"免责声明|版权声明|版权所有|Copyright|©|注册会员|标讯查询服务|标讯定制服务", re.IGNORECASE
 )
+# Whole lines of site chrome; all anchored at the line start (used with .match).
 _BOILERPLATE = re.compile(
     "|".join(
         (
-            r"^办理会员",
-            r"^[^:]{0,12}热线\s*:?\s*[\d-]{7,}$",
-            r"^(?:信息)?来源\s*:.{0,40}$",
-            r"^(?:作者|责任编辑|编辑|校对|审核|审校|初审|终审)\s*:\s*\S{1,12}$",
-            r"^(?:扫一扫|分享到|打印本页|关闭窗口|返回顶部|返回列表|上一篇|下一篇|相关阅读|相关新闻)",
-            r"^(?:【|\[)(?:打印|关闭|字体)",
-            r"^(?:浏览次数|阅读次数|点击数|点击量|访问量|阅读量|字号)\s*:",
-            r"^(?:首页|当前位置|您的位置|您现在的位置)\s*(?::|>|»)",
-            r"^[\u4e00-\u9fff] [\u4e00-\u9fff]$",  # vertical widget labels: 意 见 / 反 馈
+            r"办理会员",
+            r"[^:]{0,12}热线\s*:?\s*[\d-]{7,}$",
+            r"(?:信息)?来源\s*:.{0,40}$",
+            r"(?:作者|责任编辑|编辑|校对|审核|审校|初审|终审)\s*:\s*\S{1,12}$",
+            r"(?:扫一扫|分享到|打印本页|关闭窗口|返回顶部|返回列表|上一篇|下一篇|相关阅读|相关新闻)",
+            r"(?:【|\[)(?:打印|关闭|字体)",
+            r"(?:浏览次数|阅读次数|点击数|点击量|访问量|阅读量|字号)\s*:",
+            r"(?:首页|当前位置|您的位置|您现在的位置)\s*(?::|>|»)",
+            r"[\u4e00-\u9fff] [\u4e00-\u9fff]$",  # vertical widget labels: 意 见 / 反 馈
         )
     )
 )
 
 
 def _is_boilerplate(line: str) -> bool:
-    return _BOILERPLATE.search(line) is not None
+    return _BOILERPLATE.match(line) is not None
 
 
 def _cut_footer(lines: list[str]) -> tuple[list[str], str]:
@@ -230,8 +231,8 @@ def _cut_footer(lines: list[str]) -> tuple[list[str], str]:
             url = _URL.search(line, match.end())
             if url is None and i + 1 < len(lines):
                 url = _URL.match(lines[i + 1])  # URL rendered as its own line
-            return lines[:i], url.group(0) if url else ""
-        if _FOOTER_START.search(line):
+            return lines[:i], url.group(0).rstrip(".,;") if url else ""
+        if _OWN_FOOTER in line or _FOOTER_START.match(line):
             return lines[:i], ""
     return lines, ""
 
@@ -244,6 +245,8 @@ _CREDIT_ROLE = re.compile(
     r"|(文/图|文|图)\s*[:/]\s*"  # one-character roles need a separator: 文/张三
 )
 _TRAILING_GROUP = re.compile(r"[(【\[]([^()【】\[\]]{2,80})[)】\]]\s*$")
+# A credited name list is short and has no sentence punctuation ("审核通过的项目…" is prose).
+_CREDIT_NAMES = re.compile(r"[^。,;:!?]{1,20}")
 
 
 def _extract_credits(last_paragraph: str) -> dict[str, str]:
@@ -264,7 +267,7 @@ def _parse_credits(text: str) -> dict[str, str]:
     for role, following in zip(roles, [*roles[1:], None], strict=True):
         name = text[role.end() : following.start() if following else len(text)]
         name = name.strip(" ,;、")
-        if not name:
+        if not _CREDIT_NAMES.fullmatch(name):
             return {}
         key = role.group(1) or role.group(2)
         credits[key] = f"{credits[key]} {name}" if key in credits else name
@@ -288,7 +291,7 @@ _UNITS = {"亿": Decimal(100_000_000), "万": Decimal(10_000), "": Decimal(1)}
 def _amount_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(label) for label in sorted(labels, key=len, reverse=True))
     return re.compile(
-        rf"(?:{alternatives})\s*(?:\((?P<unit1>亿|万)?元\))?\s*(?::|为|是)\s*"
+        rf"(?:{alternatives})\s*(?P<label_unit>\((?P<unit1>亿|万)?元\))?\s*(?::|为|是)\s*"
         r"(?:人民币|RMB|¥|￥)?\s*(?:约|近|超)?\s*"
         r"(?P<number>\d[\d,]*(?:\.\d+)?)\s*(?:(?P<unit2>亿|万)?元|(?P<unit3>亿|万))?"
     )
@@ -306,7 +309,7 @@ def _extract_amount(body: str) -> int | None:
 
 
 def _amount_from_match(match: re.Match[str]) -> int | None:
-    has_unit = match["unit1"] is not None or match.group(0).endswith(("元", "亿", "万"))
+    has_unit = match["label_unit"] is not None or match.group(0).endswith(("元", "亿", "万"))
     if not has_unit:
         return None  # a bare number could be anything (万元? 元?): better none than wrong
     unit = match["unit1"] or match["unit2"] or match["unit3"] or ""
@@ -368,6 +371,7 @@ _ORG_ROLES = {
     "建设单位": "建设单位",
     "业主单位": "业主单位",
     "业主": "业主",
+    "项目业主": "项目业主",
     "项目单位": "项目单位",
     "设计单位": "设计单位",
     "勘察单位": "勘察单位",
@@ -405,15 +409,23 @@ _LABEL_KINDS: dict[str, str] = {
     **dict.fromkeys(_EMAIL_LABELS, "email"),
     **dict.fromkeys(_IGNORED_LABELS, "ignored"),
 }
+
+
+def _label_pattern(label: str) -> str:
+    # Short labels are often letter-spaced to align with longer ones: "联 系 人:", "电 话:".
+    if label.isascii() or len(label) > 3:
+        return re.escape(label)
+    return " ?".join(map(re.escape, label))
+
+
+# Labels need a colon but no preceding space: "联系人:王建明联系电话:0511-…" splits too.
 _FIELD = re.compile(
-    r"(?:^|(?<=\s))("
-    + "|".join(re.escape(label) for label in sorted(_LABEL_KINDS, key=len, reverse=True))
-    + r")\s*:\s*",
+    r"(" + "|".join(map(_label_pattern, sorted(_LABEL_KINDS, key=len, reverse=True))) + r")\s*:\s*",
     re.IGNORECASE,
 )
 # Any short "label:" line (中标价:, 工期:) keeps the current organisation block open;
 # prose ends it.
-_ANY_LABEL_LINE = re.compile(r"^[^\s:]{1,12}\s*:")
+_ANY_LABEL_LINE = re.compile(r"^[^:]{1,12}:")
 
 _MOBILE = re.compile(r"(?<![\d-])(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
 _LANDLINE = re.compile(
@@ -560,9 +572,10 @@ def _merge(first: ParsedContact, second: ParsedContact) -> ParsedContact:
 
 
 def _line_fields(line: str) -> list[tuple[str, str]]:
-    matches = list(_FIELD.finditer(line))
-    if not matches or matches[0].start() != 0:
+    """[(label, value), …] for a line starting with a known label, else []."""
+    if _FIELD.match(line) is None:  # cheap rejection of prose before the full scan
         return []
+    matches = list(_FIELD.finditer(line))
     ends = [m.start() for m in matches[1:]] + [len(line)]
     return [
         (_canonical_label(m.group(1)), line[m.end() : end].strip())
@@ -571,7 +584,7 @@ def _line_fields(line: str) -> list[tuple[str, str]]:
 
 
 def _canonical_label(label: str) -> str:
-    return label.lower() if label.isascii() else label
+    return label.lower() if label.isascii() else label.replace(" ", "")
 
 
 def _strip_details(value: str) -> str:

@@ -178,6 +178,18 @@ def test_html_to_text_drops_chrome_and_breaks_blocks():
     assert lines == ["one", "two", "three bold four", "a b"]
 
 
+def test_article_header_is_kept_but_page_header_is_dropped():
+    page = """<html><body><header>中国建设招标网 首页</header>
+    <article><header><h1>某某道路工程招标公告</h1><p>2025-03-01 江苏-南京-鼓楼区</p></header>
+    <p>一、招标条件</p><p>本项目已具备招标条件。</p>
+    <footer>如有附件或图片请到网址中下载或查看http://example.com/b.html</footer></article>
+    <footer>版权所有</footer></body></html>"""
+    parsed = parse_bytes(page.encode("utf-8"))
+    assert parsed.title == "某某道路工程招标公告"
+    assert parsed.paragraphs == ("一、招标条件", "本项目已具备招标条件。")
+    assert parsed.source_url == "http://example.com/b.html"
+
+
 # --- reposts and fingerprints --------------------------------------------------------------
 
 
@@ -346,12 +358,53 @@ def test_prose_mentions_are_not_contacts():
     assert parsed.contacts == (ParsedContact(name="李四", mobile="13912345678"),)
 
 
+def test_compact_and_letter_spaced_contact_layouts():
+    parsed = parse_text(
+        _page(
+            "招标人：南京某公司联系人：王五电话：025-88889999",
+            "招标代理机构:某代理公司 联系人:赵六 联系方式:13912345678 / 025-66667777",
+            "Email: Zhao@Example.com",
+            "项目业主：某业主公司",
+            "联 系 人：钱七",
+            "电  话：0519-1234567",
+        )
+    )
+    assert parsed.contacts == (
+        ParsedContact("南京某公司", "招标人", "王五", phone="025-88889999"),
+        ParsedContact(
+            "某代理公司",
+            "招标代理",
+            "赵六",
+            phone="025-66667777",
+            mobile="13912345678",
+            email="Zhao@Example.com",
+        ),
+        ParsedContact("某业主公司", "项目业主", "钱七", phone="0519-1234567"),
+    )
+
+
 def test_amount_labels_and_units():
     assert parse_text(_page("最高投标限价(万元):1,234.5")).amount_yuan == 12_345_000
     assert parse_text(_page("预算金额:人民币 980000元")).amount_yuan == 980_000
+    assert parse_text(_page("中标价(元):92864000.00")).amount_yuan == 92_864_000
+    assert parse_text(_page("控制价:3860.52")).amount_yuan is None  # unit unknown
     assert parse_text(_page("总投资约5亿元,计划年内开工。")).amount_yuan is None
     award = _page("招标控制价:9500万元", "中标价:9286.4万元", category="中标公告")
     assert parse_text(award).amount_yuan == 92_864_000
+
+
+@pytest.mark.parametrize(
+    ("last_paragraph", "credits"),
+    [
+        ("全文完。(记者 陈志奎 摄影 谢道韫)", {"记者": "陈志奎", "摄影": "谢道韫"}),
+        ("全文完。【文/张三 图/李四】", {"文": "张三", "图": "李四"}),
+        ("记者 王文图", {"记者": "王文图"}),
+        ("审核通过的项目将于下月开工。", {}),
+        ("项目将于下月开工(2025年)", {}),
+    ],
+)
+def test_credits(last_paragraph, credits):
+    assert parse_text(_page("第一段。", last_paragraph)).credits == credits
 
 
 def test_deadline_formats():
