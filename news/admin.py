@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from news import services
+from news.importing.pipeline import run_import, sources_from_upload
 from news.models import Bulletin, Category, Contact, Region
 from news.text import normalize_body
 
@@ -58,8 +62,31 @@ class BulletinAdminForm(forms.ModelForm):
         return title
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(f, initial) for f in files if f]
+
+
+class ImportForm(forms.Form):
+    files = MultipleFileField(
+        label=_("标讯文件"), help_text=_("可多选;也可以上传 zip 压缩包(内含多个页面文件)")
+    )
+    draft = forms.BooleanField(label=_("导入为草稿(不直接发布)"), required=False)
+    dry_run = forms.BooleanField(label=_("试运行(只检查,不写入)"), required=False)
+
+
 @admin.register(Bulletin)
 class BulletinAdmin(admin.ModelAdmin):
+    change_list_template = "admin/news/bulletin/change_list.html"
     form = BulletinAdminForm
     list_display = ("title", "category", "region_label", "published_at", "status")
     list_filter = ("category", ProvinceListFilter, "status", "published_at")
@@ -76,6 +103,36 @@ class BulletinAdmin(admin.ModelAdmin):
         (_("项目信息"), {"fields": ("amount_yuan", "bid_deadline", "stage", "winner")}),
         (_("记录"), {"fields": ("created_at", "updated_at")}),
     )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="news_bulletin_import"), *super().get_urls()]
+
+    def import_view(self, request):
+        """Upload scraped pages (or a zip of them) and see what became of each file."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            sources = [
+                source
+                for upload in form.cleaned_data["files"]
+                for source in sources_from_upload(upload.name, upload.read())
+            ]
+            report = run_import(
+                sources,
+                publish=not form.cleaned_data["draft"],
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("导入标讯"),
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/news/bulletin/import.html", context)
 
     @admin.display(description=_("地区"))
     def region_label(self, obj):

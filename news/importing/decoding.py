@@ -12,16 +12,22 @@ class ParseError(ValueError):
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-# C0/C1 control characters other than tab, newlines and form feeds: binary noise in text.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# C0/C1 control characters other than tab and newlines: binary noise in text (and lxml
+# refuses them).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAX_CONTROL_RATIO = 0.01
 # GB18030 decodes almost any high-byte soup; real text has next to no private-use characters.
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 _MAX_PRIVATE_USE_RATIO = 0.01
 # charset-normalizer "chaos" above this means the guess is mojibake, not text.
 _MAX_CHAOS = 0.3
+# Undecodable byte sequences tolerated in an otherwise valid file (this many, or 0.2%).
+_TOLERATED_DECODE_ERRORS = 4
 
 _HTML_HINT = re.compile(r"<(?:!doctype|html|body|p|div|br|h[1-6])[\s>/]", re.IGNORECASE)
+# Only a whole page gets browser whitespace rules; in a text file with a few stray tags the
+# newlines are real line breaks.
+_FULL_DOCUMENT = re.compile(r"<(?:!doctype|html|body)[\s>]", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 # Page chrome whose text must never reach the article body.
@@ -36,6 +42,7 @@ _BLOCK_TAGS = frozenset(
 )
 _CELL_TAGS = frozenset(("td", "th"))
 _WHITESPACE_RUN = re.compile(r"\s+")
+_SPACE_RUN = re.compile(r"[^\S\n]+")
 
 
 def decode_bytes(data: bytes) -> str:
@@ -48,6 +55,7 @@ def decode_bytes(data: bytes) -> str:
     text = _decode(data)
     text = text.lstrip("\ufeff")
     _reject_implausible_text(text)
+    text = _CONTROL_CHARS.sub("", text)  # the few left are stray noise
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if looks_like_html(text):
         text = html_to_text(text)
@@ -69,8 +77,17 @@ def _decode(data: bytes) -> str:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
-            continue
+            # A truncated or slightly damaged UTF-8 file must not be read as GB18030 mojibake:
+            # accept it with a few U+FFFD before trying the next encoding.
+            if (text := _nearly_valid(data, encoding)) is not None:
+                return text
     return _decode_with_detector(data)
+
+
+def _nearly_valid(data: bytes, encoding: str) -> str | None:
+    text = data.decode(encoding, errors="replace")
+    errors = text.count("\ufffd")
+    return text if errors <= max(_TOLERATED_DECODE_ERRORS, len(text) // 500) else None
 
 
 def _decode_with_detector(data: bytes) -> str:
@@ -103,7 +120,8 @@ def html_to_text(markup: str) -> str:
     except (etree.LxmlError, ValueError) as exc:
         raise ParseError(f"HTML 无法解析: {exc}") from exc
     _drop_chrome(root)
-    _mark_line_breaks(root)
+    keep_newlines = _FULL_DOCUMENT.search(markup) is None
+    _mark_line_breaks(root, _SPACE_RUN if keep_newlines else _WHITESPACE_RUN)
     return root.text_content()
 
 
@@ -119,14 +137,14 @@ def _drop_chrome(root) -> None:
             el.drop_tree()  # keeps the tail text, which belongs to the parent
 
 
-def _mark_line_breaks(root) -> None:
+def _mark_line_breaks(root, whitespace: re.Pattern[str]) -> None:
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
         # Collapse source formatting the way a browser does, except in <pre>.
         if el.tag != "pre":
-            el.text = _collapse(el.text)
-        el.tail = _collapse(el.tail)
+            el.text = _collapse(el.text, whitespace)
+        el.tail = _collapse(el.tail, whitespace)
         if el.tag == "br":
             el.tail = "\n" + (el.tail or "")
         elif el.tag in _BLOCK_TAGS:
@@ -136,7 +154,5 @@ def _mark_line_breaks(root) -> None:
             el.tail = " " + (el.tail or "")
 
 
-def _collapse(value: str | None) -> str | None:
-    if not value:
-        return value
-    return _WHITESPACE_RUN.sub(" ", value)
+def _collapse(value: str | None, whitespace: re.Pattern[str]) -> str | None:
+    return whitespace.sub(" ", value) if value else value

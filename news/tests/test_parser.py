@@ -114,6 +114,24 @@ def test_encodings_and_newlines_give_identical_result(name, variant):
     assert parse_bytes(VARIANTS[variant](name)) == original
 
 
+def test_slightly_damaged_files_keep_their_encoding():
+    text = sample_text("001_tender_gangnan_road.txt")
+    truncated = text.encode("utf-8")[:-1] + "镇".encode()[:2]  # cut mid-character
+    assert parse_bytes(truncated) == parse_text(text)
+    gbk = text.encode("gbk")
+    damaged = gbk[:100] + b"\xff" + gbk[101:]  # one byte of the title overwritten
+    parsed = parse_bytes(damaged)
+    assert "\ufffd" in parsed.title
+    assert parsed.contacts == parse_text(text).contacts
+
+
+def test_stray_control_characters_are_dropped():
+    text = sample_text("000_e0a6c29f7289a2c5.txt")
+    noisy = text.replace("“镇”诚合作", "“镇”\x01诚合作\x0c")
+    assert parse_bytes(noisy.encode("utf-8")) == parse_text(text)
+    assert parse_bytes(_html_rendering(noisy)) == parse_text(text)
+
+
 def _full_width(text: str) -> str:
     text = re.sub(r":(?!//)", "：", text)  # keep URLs intact
     return text.translate(str.maketrans({"(": "（", ")": "）", ",": "，", ";": "；"}))
@@ -176,6 +194,13 @@ def test_html_to_text_drops_chrome_and_breaks_blocks():
     )
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     assert lines == ["one", "two", "three bold four", "a b"]
+
+
+def test_text_with_stray_tags_keeps_its_lines():
+    text = sample_text("003_award_putuo_school.txt")
+    tagged = text.replace("质量标准:合格", "质量标准:合格<br>").replace("公示期", "<p>公示期", 1)
+    parsed = parse_bytes(tagged.encode("utf-8"))
+    assert parsed == parse_text(text)
 
 
 def test_article_header_is_kept_but_page_header_is_dropped():

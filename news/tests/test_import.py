@@ -1,0 +1,250 @@
+"""The import pipeline end to end on PostgreSQL: command, service and admin upload."""
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from members.models import User
+from news.models import Bulletin, Contact
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "demo" / "bulletins"
+EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+SAMPLE_NAMES = sorted(n for n in EXPECTED if not n.startswith("_"))
+
+
+def run(*args) -> tuple[int, dict]:
+    """Run the command with --json; return (exit code, parsed output)."""
+    out = io.StringIO()
+    try:
+        call_command("import_bulletins", *map(str, args), "--json", stdout=out)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, json.loads(out.getvalue())
+
+
+@pytest.fixture
+def sample_dir(tmp_path):
+    for name in SAMPLE_NAMES:
+        (tmp_path / name).write_bytes((SAMPLES / name).read_bytes())
+    return tmp_path
+
+
+class TestSamples:
+    def test_every_sample_is_stored_as_expected(self, sample_dir):
+        code, out = run(sample_dir)
+        assert code == 0
+        assert out["imported"] == 4 and out["duplicates"] == 0 and out["errors"] == []
+        for item in out["bulletins"]:
+            name = Path(item["file"]).name
+            expected = EXPECTED[name]
+            bulletin = Bulletin.objects.get(pk=item["id"])
+            assert item["url"] == f"/bulletins/{bulletin.pk}/"
+            assert bulletin.status == Bulletin.Status.PUBLISHED
+            assert bulletin.title == expected["title"]
+            assert timezone.localdate(bulletin.published_at).isoformat() == expected["published"]
+            assert bulletin.region_display == "-".join(expected["region"])
+            assert bulletin.category.name == expected["category"]
+            assert bulletin.source_url == expected["source_url"]
+            if "paragraphs" in expected:
+                assert len(bulletin.paragraphs) == expected["paragraphs"]
+            assert bulletin.body.startswith(expected.get("body_starts_with", ""))
+            for fragment in expected.get("body_contains", []):
+                assert fragment in bulletin.body
+            for forbidden in EXPECTED["_must_not_appear_in_body"]:
+                assert forbidden not in bulletin.body
+            assert bulletin.credits == expected.get("credits", {})
+            assert bulletin.amount_yuan == expected.get("amount_yuan")
+            if "deadline" in expected:
+                assert bulletin.bid_deadline.isoformat() == "2024-11-04T01:30:00+00:00"
+            assert bulletin.stage == expected.get("stage", "")
+            stored = [
+                {
+                    k: v
+                    for k, v in {
+                        "organization": c.organization,
+                        "role": c.role,
+                        "name": c.person,
+                        "title": c.title,
+                        "phone": c.phone,
+                        "mobile": c.mobile,
+                        "email": c.email,
+                    }.items()
+                    if v
+                }
+                for c in bulletin.contacts.all()
+            ]
+            assert stored == expected["contacts"]
+
+    def test_imported_bulletin_page_shows_it(self, sample_dir, client):
+        _, out = run(sample_dir / "003_award_putuo_school.txt")
+        html = client.get(out["bulletins"][0]["url"]).content.decode()
+        assert "上海市普陀区桃浦中学改扩建工程施工总承包中标结果公告" in html
+        assert "上海-上海-普陀区" in html and "陈卫东" in html
+
+    def test_draft_option(self, sample_dir, client):
+        call_command("import_bulletins", str(sample_dir), "--draft", stdout=io.StringIO())
+        assert set(Bulletin.objects.values_list("status", flat=True)) == {"draft"}
+        assert client.get(Bulletin.objects.first().get_absolute_url()).status_code == 404
+
+
+class TestDuplicates:
+    def test_rerun_changes_nothing(self, sample_dir):
+        run(sample_dir)
+        before = (Bulletin.objects.count(), Contact.objects.count())
+        code, out = run(sample_dir)
+        assert code == 0
+        assert out == {"imported": 0, "duplicates": 4, "errors": [], "bulletins": []}
+        assert (Bulletin.objects.count(), Contact.objects.count()) == before
+
+    def test_repost_with_other_boilerplate_and_url_is_a_duplicate(self, sample_dir, tmp_path):
+        run(sample_dir / "001_tender_gangnan_road.txt")
+        text = (sample_dir / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        repost = (
+            text.replace("办理会员咨询热线:4000-156-001", "全国招标信息网 客服电话 400-000-0000")
+            .replace("example-001.html", "repost-999.html")
+            .replace("中国建设招标网 www.fordpalmbay.com", "某某招标网 www.example.org")
+        )
+        (tmp_path / "repost.txt").write_text(repost, encoding="utf-8")
+        code, out = run(tmp_path / "repost.txt")
+        assert (code, out["imported"], out["duplicates"]) == (0, 0, 1)
+        assert Bulletin.objects.count() == 1
+
+    def test_same_source_url_is_a_duplicate(self, sample_dir, tmp_path):
+        run(sample_dir / "002_proposed_wujin_park.txt")
+        text = (sample_dir / "002_proposed_wujin_park.txt").read_text(encoding="utf-8")
+        (tmp_path / "edited.txt").write_text(text.replace("12.8亿元", "13亿元"), encoding="utf-8")
+        assert run(tmp_path / "edited.txt")[1]["duplicates"] == 1
+
+
+class TestEncodings:
+    @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
+    def test_reencoded_sample_imports_identically(self, tmp_path, encoding):
+        text = (SAMPLES / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        (tmp_path / "page.txt").write_bytes(text.replace("\n", "\r\n").encode(encoding))
+        code, out = run(tmp_path / "page.txt")
+        assert code == 0 and out["imported"] == 1
+        bulletin = Bulletin.objects.get()
+        assert bulletin.title == EXPECTED["001_tender_gangnan_road.txt"]["title"]
+        assert bulletin.amount_yuan == 38605200
+        assert [c.person for c in bulletin.contacts.all()] == ["王建明", "李晓燕"]
+        assert "\r" not in bulletin.body
+
+
+class TestErrors:
+    def test_bad_files_fail_clearly_and_the_rest_import(self, sample_dir, tmp_path):
+        bad = tmp_path / "bad"
+        bad.mkdir()
+        text = (SAMPLES / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        no_date = "\n".join(
+            line
+            for line in text.splitlines()
+            if "2024-10-12" not in line and "发布日期" not in line
+        )
+        (bad / "no_date.txt").write_text(no_date, encoding="utf-8")
+        (bad / "empty.txt").write_bytes(b"")
+        (bad / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+        good = sample_dir / "003_award_putuo_school.txt"
+        code, out = run(bad, good)
+        assert code == 1
+        assert out["imported"] == 1
+        errors = {Path(e["file"]).name: e["error"] for e in out["errors"]}
+        assert set(errors) == {"no_date.txt", "empty.txt", "image.png"}
+        assert "no_date.txt" in errors["no_date.txt"] and "发布日期" in errors["no_date.txt"]
+        assert "空" in errors["empty.txt"]
+        assert "不是文本" in errors["image.png"]
+        assert Bulletin.objects.count() == 1
+        # Re-running fails the same files with the same errors, and stores nothing new.
+        code2, out2 = run(bad, good)
+        assert (code2, out2["errors"], out2["duplicates"]) == (1, out["errors"], 1)
+
+    def test_failure_inside_the_transaction_leaves_nothing(self, sample_dir, tmp_path):
+        text = (SAMPLES / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        # A source URL longer than the column allows fails at save time, after parsing.
+        long_url = "http://example.com/" + "a" * 1200
+        (tmp_path / "long.txt").write_text(
+            text.replace(EXPECTED["001_tender_gangnan_road.txt"]["source_url"], long_url),
+            encoding="utf-8",
+        )
+        code, out = run(tmp_path / "long.txt")
+        assert code == 1 and "long.txt" in out["errors"][0]["error"]
+        assert not Bulletin.objects.exists() and not Contact.objects.exists()
+
+    def test_missing_path_is_a_usage_error_exit_2(self, tmp_path):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "import_bulletins", str(tmp_path / "nope")],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert "路径不存在" in result.stderr and "nope" in result.stderr
+
+
+def test_dry_run_stores_nothing(sample_dir):
+    out = io.StringIO()
+    call_command("import_bulletins", str(sample_dir), "--dry-run", "--json", stdout=out)
+    assert json.loads(out.getvalue())["imported"] == 4
+    assert not Bulletin.objects.exists()
+
+
+def test_readable_summary(sample_dir):
+    out = io.StringIO()
+    call_command("import_bulletins", str(sample_dir), stdout=out)
+    assert "已导入 4 个, 重复 0 个, 失败 0 个" in out.getvalue()
+
+
+def test_load_demo_is_idempotent():
+    call_command("load_demo", stdout=io.StringIO())
+    call_command("load_demo", stdout=io.StringIO())
+    assert Bulletin.objects.count() == 4
+    assert User.objects.filter(username__in=["editor", "member"]).count() == 2
+
+
+class TestAdminUpload:
+    @pytest.fixture
+    def staff(self, client):
+        client.force_login(
+            User.objects.create_user("ed", password="x", is_staff=True, is_superuser=True)
+        )
+        return client
+
+    def test_upload_files_shows_summary_with_errors(self, staff):
+        files = [
+            SimpleUploadedFile(n, (SAMPLES / n).read_bytes())
+            for n in ("001_tender_gangnan_road.txt", "002_proposed_wujin_park.txt")
+        ] + [SimpleUploadedFile("blank.txt", b"   \n")]
+        response = staff.post(reverse("admin:news_bulletin_import"), {"files": files})
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "导入 2 个,重复 0 个,失败 1 个" in html
+        assert "blank.txt" in html
+        assert Bulletin.objects.count() == 2
+
+    def test_upload_zip(self, staff):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name in SAMPLE_NAMES:
+                archive.writestr(f"pages/{name}", (SAMPLES / name).read_bytes())
+        upload = SimpleUploadedFile("batch.zip", buffer.getvalue())
+        html = staff.post(
+            reverse("admin:news_bulletin_import"), {"files": [upload]}
+        ).content.decode()
+        assert "导入 4 个,重复 0 个,失败 0 个" in html
+        assert Bulletin.objects.count() == 4
+
+    def test_import_page_requires_staff(self, client):
+        response = client.get(reverse("admin:news_bulletin_import"))
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
