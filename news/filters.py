@@ -4,11 +4,11 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from news.models import Bulletin, Category, Region
+from news.search import ParsedQuery, parse_query
 
 MAX_QUERY_LENGTH = 100
 
@@ -30,9 +30,20 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 class BulletinFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("关键词"),
-        method="filter_keyword",
+        method="apply_later",
         max_length=MAX_QUERY_LENGTH,
-        widget=forms.TextInput(attrs={"placeholder": _("项目名称、单位、地点…"), "type": "search"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": _('多个词用空格分隔;"引号"精确匹配;-词 排除'), "type": "search"}
+        ),
+    )
+    title_only = django_filters.BooleanFilter(
+        label=_("仅搜标题"), method="apply_later", widget=forms.CheckboxInput
+    )
+    sort = django_filters.ChoiceFilter(
+        label=_("排序"),
+        method="apply_later",
+        choices=[("relevance", _("相关度")), ("newest", _("最新发布"))],
+        empty_label=None,
     )
     category = django_filters.ModelChoiceFilter(
         label=_("分类"),
@@ -71,7 +82,17 @@ class BulletinFilter(django_filters.FilterSet):
 
     class Meta:
         model = Bulletin
-        fields = ["q", "category", "province", "city", "district", "date_from", "date_to"]
+        fields = [
+            "q",
+            "title_only",
+            "category",
+            "province",
+            "city",
+            "district",
+            "date_from",
+            "date_to",
+            "sort",
+        ]
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -85,13 +106,33 @@ class BulletinFilter(django_filters.FilterSet):
         if city_id:
             fields["district"].queryset = Region.objects.children_of(city_id)
 
-    def filter_keyword(self, queryset, name, value):
-        value = " ".join(value.split())
-        if not value:
-            return queryset
-        for word in value.split(" "):
-            queryset = queryset.filter(Q(title__icontains=word) | Q(body__icontains=word))
+    def apply_later(self, queryset, name, value):
+        # Search and ordering depend on each other; filter_queryset applies them together.
         return queryset
+
+    def _cleaned(self, name: str):
+        # Valid fields still count when another one is invalid (e.g. a stale city id).
+        if not self.is_bound:
+            return None
+        self.form.is_valid()
+        return self.form.cleaned_data.get(name)
+
+    @property
+    def parsed_query(self) -> ParsedQuery:
+        return parse_query(self._cleaned("q") or "")
+
+    @property
+    def title_only_selected(self) -> bool:
+        return bool(self._cleaned("title_only"))
+
+    @property
+    def sort_mode(self) -> str:
+        return self._cleaned("sort") or ("relevance" if self.parsed_query.include else "newest")
+
+    def filter_queryset(self, queryset):
+        """The filtered rows, searched, unordered (news.selectors.bulletin_listing orders)."""
+        queryset = super().filter_queryset(queryset)
+        return queryset.search(self.parsed_query, title_only=self.title_only_selected)
 
     def filter_date_from(self, queryset, name, value):
         return queryset.filter(published_at__gte=_day_start(value))

@@ -8,6 +8,11 @@ MASK = "*"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _PHONE = re.compile(r"(?<![\d-])(0\d{2,3})[-－ ]?(\d{7,8})(?![\d])")
+# A person named after a contact label: 联系人:王建明 / 项目经理:陈卫东.
+_LABELLED_NAME = re.compile(
+    r"((?:联系人|项目经理|项目负责人|设计负责人|技术负责人|负责人|总监|法定代表人)\s*[:：]\s*)"
+    r"([\u4e00-\u9fff]{2,4})"
+)
 
 
 def mask_name(name: str) -> str:
@@ -36,7 +41,8 @@ def mask_email(email: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask phones, mobiles and emails wherever they appear in free text (bodies, snippets)."""
+    """Mask phones, mobiles, emails and labelled names in free text (bodies, snippets)."""
+    text = _LABELLED_NAME.sub(lambda m: m.group(1) + mask_name(m.group(2)), text)
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
     text = _MOBILE.sub(lambda m: m.group(1) + MASK * 8, text)
     return _PHONE.sub(

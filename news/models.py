@@ -1,5 +1,8 @@
-from django.db import models
-from django.db.models import Q
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import connection, models
+from django.db.models import BooleanField, FloatField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, Trim
 from django.db.models.lookups import GreaterThan
 from django.urls import reverse
@@ -103,16 +106,54 @@ class BulletinQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-published_at", "-id")
 
-    def for_listing(self):
+    def search(self, query, *, title_only: bool = False):
+        """Rows matching a `news.search.ParsedQuery` (every term, no excluded term)."""
+        if not query:
+            return self
+        if connection.vendor != "postgresql":
+            return self._search_substrings(query, title_only=title_only)
+        from news import search
+
+        qs = self
+        include = search.tsquery(query, title_only=title_only)
+        if include:
+            qs = qs.filter(RawSQL("search_vector @@ %s::tsquery", [include], BooleanField()))
+        elif query.exclude:
+            exclude = search.exclusion_tsquery(query, title_only=title_only)
+            qs = qs.exclude(RawSQL("search_vector @@ %s::tsquery", [exclude], BooleanField()))
+        return qs
+
+    def _search_substrings(self, query, *, title_only: bool):
+        # SQLite (`make run`): the same query language as plain substring matches.
+        def matches(runs):
+            condition = Q()
+            for run in runs:
+                one = Q(title__icontains=run)
+                condition &= one if title_only else one | Q(body__icontains=run)
+            return condition
+
+        qs = self
+        for runs in query.substring_terms("include"):
+            qs = qs.filter(matches(runs))
+        for runs in query.substring_terms("exclude"):
+            qs = qs.exclude(matches(runs))
+        return qs
+
+    def by_relevance(self, query, *, title_only: bool = False):
+        """Relevance (title hits weigh most), newest first among equals."""
+        from news import search
+
+        include = search.tsquery(query, title_only=title_only)
+        if connection.vendor != "postgresql" or not include:
+            return self.newest_first()
+        rank = RawSQL("ts_rank(search_vector, %s::tsquery)", [include], FloatField())
+        return self.annotate(rank=rank).order_by("-rank", "-published_at", "-id")
+
+    def for_listing(self, *, with_body: bool = False):
+        fields = ["id", "title", "published_at", "category__name", "category__slug"]
+        fields += ["region__name", "city__name", "province__name"]
         return self.select_related("category", "region", "city", "province").only(
-            "id",
-            "title",
-            "published_at",
-            "category__name",
-            "category__slug",
-            "region__name",
-            "city__name",
-            "province__name",
+            *fields, *(["body"] if with_body else [])
         )
 
 
@@ -154,6 +195,8 @@ class Bulletin(models.Model):
     )
     # sha256 of normalised title + body: catches reposts of one article by other sites.
     fingerprint = models.CharField(_("内容指纹"), max_length=64, blank=True, editable=False)
+    # Character-bigram tsvector of title (A) and body (B), see news/search.py.
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -203,13 +246,25 @@ class Bulletin(models.Model):
                 name="bulletin_pub_region",
                 condition=Q(status="published"),
             ),
+            GinIndex(
+                fields=["search_vector"],
+                name="bulletin_pub_search",
+                condition=Q(status="published"),
+            ),
         ]
 
     def __str__(self):
         return self.title
 
     def save(self, *args, **kwargs):
+        from news.search import document
+
         self.set_region(self.region)
+        # A tsvector literal: psycopg2 sends it as an untyped literal PostgreSQL casts.
+        self.search_vector = document(self.title, self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"title", "body"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_vector"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

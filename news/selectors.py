@@ -1,8 +1,16 @@
 """Non-trivial reads for bulletin pages."""
 
+from dataclasses import dataclass
+
+from django.core.paginator import Page
 from django.db.models import Prefetch
 
+from news.filters import BulletinFilter
 from news.models import Bulletin, Category, Contact
+from news.paging import COUNT_CAP, CappedPaginator
+from news.snippets import snippet
+
+PAGE_SIZE = 20
 
 HOME_ITEMS_PER_CATEGORY = 8
 
@@ -25,7 +33,40 @@ def bulletin_for_page(pk: int) -> Bulletin:
     """A published bulletin with everything its page shows; raises Bulletin.DoesNotExist."""
     return (
         Bulletin.objects.published()
+        .defer("search_vector")
         .select_related("category", "region__parent__parent")
         .prefetch_related(Prefetch("contacts", queryset=Contact.objects.order_by("position", "id")))
         .get(pk=pk)
     )
+
+
+@dataclass
+class Listing:
+    filter: BulletinFilter
+    page: Page
+    rows: list[tuple[Bulletin, str]]  # (bulletin, snippet or "")
+
+
+def bulletin_listing(params, *, page_number=1, contacts_visible: bool, per_page=PAGE_SIZE):
+    """One page of the list / search, the same for the list page and the feeds."""
+    bulletin_filter = BulletinFilter(params or None, queryset=Bulletin.objects.published())
+    matched = bulletin_filter.qs
+    query = bulletin_filter.parsed_query
+    if bulletin_filter.sort_mode == "relevance" and query.include:
+        # Rank only the newest COUNT_CAP matches: bounded cost for very common terms, and
+        # the same rows the capped count and the deepest page can reach.
+        newest = matched.newest_first().values("pk")[:COUNT_CAP]
+        ordered = Bulletin.objects.filter(pk__in=newest).by_relevance(
+            query, title_only=bulletin_filter.title_only_selected
+        )
+    else:
+        ordered = matched.newest_first()
+    ordered = ordered.for_listing(with_body=bool(query.include))
+    paginator = CappedPaginator(ordered, per_page, count_queryset=matched, cap=COUNT_CAP)
+    page = paginator.get_page(page_number)
+    terms = query.highlight_terms
+    rows = [
+        (b, snippet(b.body, terms, contacts_visible=contacts_visible) if terms else "")
+        for b in page.object_list
+    ]
+    return Listing(bulletin_filter, page, rows)

@@ -1,10 +1,23 @@
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
 from news import views
+from news.feeds import BulletinAtomFeed, BulletinFeed, BulletinSitemap
+
+sitemaps = {"bulletins": BulletinSitemap}
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("bulletins/", views.bulletin_list, name="bulletin-list"),
     path("bulletins/<int:pk>/", views.bulletin_detail, name="bulletin-detail"),
+    path("bulletins/feed/rss/", BulletinFeed(), name="bulletin-feed-rss"),
+    path("bulletins/feed/atom/", BulletinAtomFeed(), name="bulletin-feed-atom"),
     path("regions/<int:pk>/children/", views.region_children, name="region-children"),
+    path("sitemap.xml", sitemap_views.index, {"sitemaps": sitemaps}, name="sitemap-index"),
+    path(
+        "sitemap-<section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": sitemaps},
+        name="django.contrib.sitemaps.views.sitemap",
+    ),
 ]

@@ -1,15 +1,11 @@
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from members.access import contacts_visible_to
 from news import selectors
-from news.filters import BulletinFilter
 from news.masking import contact_view, mask_text
 from news.models import Bulletin, Region
-
-PAGE_SIZE = 20
 
 
 def home(request):
@@ -17,17 +13,16 @@ def home(request):
 
 
 def bulletin_list(request):
-    bulletin_filter = BulletinFilter(
-        request.GET, queryset=Bulletin.objects.published().for_listing().newest_first()
+    listing = selectors.bulletin_listing(
+        request.GET,
+        page_number=request.GET.get("page"),
+        contacts_visible=contacts_visible_to(user=request.user),
     )
-    page = Paginator(bulletin_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "news/bulletin_list.html",
-        {"filter": bulletin_filter, "page": page, "query_string": query.urlencode()},
-    )
+    context = {"listing": listing, "filter": listing.filter, "page": listing.page}
+    context["query_string"] = query.urlencode()
+    return render(request, "news/bulletin_list.html", context)
 
 
 def bulletin_detail(request, pk: int):

@@ -1,0 +1,73 @@
+"""RSS 2.0 and Atom feeds of any list / search URL (same query parameters as the page)."""
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap
+from django.contrib.syndication.views import Feed
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+
+from news.masking import mask_text
+from news.models import Bulletin
+from news.selectors import bulletin_listing
+
+
+class BulletinFeed(Feed):
+    """Feeds are read by anonymous readers and cached by them: contacts are always masked."""
+
+    def get_object(self, request, *args, **kwargs):
+        self._query_string = request.GET.urlencode()
+        return bulletin_listing(request.GET, contacts_visible=False)
+
+    def title(self, listing):
+        q = listing.filter.form.data.get("q") if listing.filter.is_bound else ""
+        return f"{settings.SITE_NAME} · {q or _('最新标讯')}"
+
+    def link(self, listing):
+        return "/bulletins/" + (f"?{self._query_string}" if self._query_string else "")
+
+    def description(self, listing):
+        return _("全国建设工程招标、中标、拟建及在建项目信息")
+
+    def items(self, listing):
+        return listing.rows
+
+    def item_title(self, row):
+        return row[0].title
+
+    def item_link(self, row):
+        return row[0].get_absolute_url()
+
+    def item_pubdate(self, row):
+        return row[0].published_at
+
+    def item_categories(self, row):
+        return [row[0].category.name]
+
+    def item_description(self, row):
+        bulletin, snip = row
+        meta = f"{bulletin.category.name} · {bulletin.region_display}"
+        if snip:
+            return f"{meta}\n{strip_tags(snip)}"
+        # Without a search there is no snippet: the body's opening, masked.
+        first = bulletin.body.split("\n\n", 1)[0] if hasattr(bulletin, "body") else ""
+        return f"{meta}\n{Truncator(mask_text(first)).chars(200)}" if first else meta
+
+
+class BulletinAtomFeed(BulletinFeed):
+    feed_type = Atom1Feed
+
+    def subtitle(self, listing):
+        return self.description(listing)
+
+
+class BulletinSitemap(Sitemap):
+    changefreq = "weekly"
+    limit = 20_000
+
+    def items(self):
+        return Bulletin.objects.published().only("id", "updated_at").order_by("id")
+
+    def lastmod(self, bulletin):
+        return bulletin.updated_at

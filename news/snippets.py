@@ -1,0 +1,30 @@
+"""Search-result snippets: a window of the body around the first hit, hits marked."""
+
+import re
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from news.masking import mask_text
+
+SNIPPET_LENGTH = 120
+LEAD = 30
+
+
+def snippet(body: str, terms: list[str], *, contacts_visible: bool) -> SafeString:
+    # Mask the whole body before cutting: a window that starts inside a phone number
+    # must not show its digits unmasked.
+    text = " ".join(body.split())
+    if not contacts_visible:
+        text = mask_text(text)
+    lowered = text.lower()
+    hits = [i for i in (lowered.find(t.lower()) for t in terms) if i >= 0]
+    start = max(min(hits) - LEAD, 0) if hits else 0
+    window = text[start : start + SNIPPET_LENGTH]
+    escaped = escape(window)
+    if terms:
+        pattern = re.compile("|".join(re.escape(escape(t)) for t in terms), re.IGNORECASE)
+        escaped = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + SNIPPET_LENGTH < len(text) else ""
+    return mark_safe(prefix + escaped + suffix)
