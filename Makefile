@@ -37,6 +37,7 @@ run: demo
 
 test: install-dev
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-chromium.sh
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  CACHE_URL=locmemcache:// $(BIN)/python -m pytest $(PYTEST_ARGS)
 

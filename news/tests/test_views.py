@@ -155,6 +155,14 @@ class TestDetail:
         assert "王建明" in html and "0511-83000001" in html
         assert '<link rel="canonical" href="http://testserver/bulletins/' in html
 
+    @pytest.mark.parametrize(
+        "amount, shown",
+        [(38605200, "3,860.52 万元"), (1280000000, "12.8 亿元"), (5000, "5,000 元")],
+    )
+    def test_amount_reads_as_the_trade_writes_it(self, client, amount, shown):
+        bulletin = BulletinFactory(amount_yuan=amount)
+        assert shown in client.get(bulletin.get_absolute_url()).content.decode()
+
     def test_body_html_is_escaped(self, client):
         bulletin = BulletinFactory(body="<script>alert(1)</script>")
         html = client.get(bulletin.get_absolute_url()).content.decode()

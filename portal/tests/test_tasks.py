@@ -16,7 +16,7 @@ def celery_worker():
         yield worker
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_heartbeat_task_runs_on_worker_and_shows_in_healthz(celery_worker, client):
     from django.core.cache import cache
 
