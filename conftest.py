@@ -8,3 +8,13 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Option lists are cached; a row one test created must not leak into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from news import services
 from news.importing.pipeline import run_import, sources_from_upload
 from news.models import Bulletin, Category, Contact, Region
+from news.selectors import category_options_forget, region_options_forget
 from news.text import normalize_body
 
 
@@ -165,9 +166,21 @@ class RegionAdmin(admin.ModelAdmin):
     search_fields = ("name", "full_name", "alias", "code")
     raw_id_fields = ("parent",)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        region_options_forget(obj.parent_id)
+
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "position")
     list_editable = ("position",)
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        category_options_forget()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        category_options_forget()

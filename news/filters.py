@@ -99,8 +99,8 @@ class BulletinFilter(django_filters.FilterSet):
         # The city list follows the chosen province, the district list the chosen city.
         data = data or {}
         fields = self.form.fields
-        province_id = _int_or_none(data.get("province"))
-        city_id = _int_or_none(data.get("city"))
+        province_id = int_or_none(data.get("province"))
+        city_id = int_or_none(data.get("city"))
         if province_id:
             fields["city"].queryset = Region.objects.children_of(province_id)
         if city_id:
@@ -141,7 +141,7 @@ class BulletinFilter(django_filters.FilterSet):
         return queryset.filter(published_at__lt=_day_start(value + datetime.timedelta(days=1)))
 
 
-def _int_or_none(value):
+def int_or_none(value):
     try:
         return int(value)
     except (TypeError, ValueError):

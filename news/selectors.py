@@ -2,20 +2,62 @@
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.paginator import Page
 from django.db.models import Prefetch
 
-from news.filters import BulletinFilter
-from news.models import Bulletin, Category, Contact
+from news.filters import BulletinFilter, int_or_none
+from news.models import Bulletin, Category, Contact, Region
 from news.paging import COUNT_CAP, CappedPaginator
 from news.snippets import snippet
 
 PAGE_SIZE = 20
+# Regions and categories change rarely (an import may add an unverified region, which
+# clears its parent's entry); rendering their <option>s from a cached list instead of
+# through form widgets is most of what keeps the list page cheap.
+OPTIONS_TIMEOUT = 600
+
+
+def region_options(parent_id: int | None) -> list[tuple[int, str]]:
+    return cache.get_or_set(
+        f"news:region-options:{parent_id or 0}",
+        lambda: list(Region.objects.filter(parent_id=parent_id).values_list("id", "name")),
+        OPTIONS_TIMEOUT,
+    )
+
+
+def region_options_forget(parent_id: int | None) -> None:
+    cache.delete(f"news:region-options:{parent_id or 0}")
+
+
+def category_options() -> list[tuple[str, str]]:
+    return cache.get_or_set(
+        "news:category-options",
+        lambda: list(Category.objects.values_list("slug", "name")),
+        OPTIONS_TIMEOUT,
+    )
+
+
+def category_options_forget() -> None:
+    cache.delete("news:category-options")
+
+
+def filter_options(bulletin_filter: BulletinFilter) -> dict:
+    """Option lists for the filter form: cities follow the province, districts the city."""
+    data = bulletin_filter.data or {}
+    province, city = int_or_none(data.get("province")), int_or_none(data.get("city"))
+    return {
+        "categories": category_options(),
+        "provinces": region_options(None),
+        "cities": region_options(province) if province else [],
+        "districts": region_options(city) if city else [],
+    }
+
 
 HOME_ITEMS_PER_CATEGORY = 8
 
 
-def home_sections() -> list[tuple[Category, list[Bulletin]]]:
+def home_sections() -> list[tuple[Category, list[tuple[Bulletin, str]]]]:
     """Latest published bulletins per category: one query per category, not per row."""
     sections = []
     for category in Category.objects.all():
@@ -25,7 +67,7 @@ def home_sections() -> list[tuple[Category, list[Bulletin]]]:
             .for_listing()
             .newest_first()[:HOME_ITEMS_PER_CATEGORY]
         )
-        sections.append((category, items))
+        sections.append((category, [(b, "") for b in items]))
     return sections
 
 
@@ -34,7 +76,7 @@ def bulletin_for_page(pk: int) -> Bulletin:
     return (
         Bulletin.objects.published()
         .defer("search_vector")
-        .select_related("category", "region__parent__parent")
+        .select_related("category", "region", "city", "province")
         .prefetch_related(Prefetch("contacts", queryset=Contact.objects.order_by("position", "id")))
         .get(pk=pk)
     )

@@ -14,6 +14,7 @@ from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerp
 from news.importing.pipeline import FileResult
 from news.models import Bulletin, Category, Contact, Region
 from news.regions import name_variants, official_divisions
+from news.selectors import category_options_forget, region_options_forget
 from news.text import join_paragraphs
 
 logger = logging.getLogger(__name__)
@@ -85,10 +86,12 @@ def region_resolve(names: Sequence[str]) -> Region | None:
                 found = _match_child(found_under, name)
         if found is None:
             found_under = parent
-            found, _ = Region.objects.get_or_create(
+            found, created = Region.objects.get_or_create(
                 parent=parent, name=name, defaults={"level": level, "verified": False}
             )
-            logger.info("stored unverified region %s under %s", name, parent)
+            if created:
+                logger.info("stored unverified region %s under %s", name, parent)
+                region_options_forget(parent.pk if parent else None)
         if found_under is not None:
             found.parent = found_under  # already loaded: spares set_region() a query per level
         parent = found
@@ -117,7 +120,9 @@ def _category_for(name: str, cache: dict) -> Category:
         if category is None:
             # A new "X正文" marker: keep the bulletin and let staff tidy the category later.
             slug = slugify(key[1], allow_unicode=True) or "other"
-            category, _ = Category.objects.get_or_create(name=key[1], defaults={"slug": slug})
+            category, created = Category.objects.get_or_create(name=key[1], defaults={"slug": slug})
+            if created:
+                category_options_forget()
         cache[key] = category
     return cache[key]
 

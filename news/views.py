@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 from members.access import contacts_visible_to
 from news import selectors
 from news.masking import contact_view, mask_text
-from news.models import Bulletin, Region
+from news.models import Bulletin
 
 
 def home(request):
@@ -21,6 +21,7 @@ def bulletin_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"listing": listing, "filter": listing.filter, "page": listing.page}
+    context["options"] = selectors.filter_options(listing.filter)
     context["query_string"] = query.urlencode()
     return render(request, "news/bulletin_list.html", context)
 
@@ -45,5 +46,5 @@ def bulletin_detail(request, pk: int):
 @require_GET
 def region_children(request, pk: int):
     """Options for the dependent city / district selects of the filter form."""
-    children = Region.objects.children_of(pk).values("id", "name")
-    return JsonResponse({"results": list(children)})
+    children = selectors.region_options(pk)
+    return JsonResponse({"results": [{"id": id_, "name": name} for id_, name in children]})

@@ -2,9 +2,9 @@ from django.conf import settings
 
 
 def _nav_categories():
-    from news.models import Category
+    from news.selectors import category_options
 
-    return list(Category.objects.values_list("slug", "name"))
+    return category_options()
 
 
 def site(request):

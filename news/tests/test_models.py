@@ -42,6 +42,14 @@ class TestRegions:
         assert made.level == Region.Level.DISTRICT
         assert region_resolve(["江苏", "镇江", "高资新城"]).pk == made.pk
 
+    def test_new_unverified_region_shows_in_cached_options(self):
+        from news.selectors import region_options
+
+        zhenjiang = region("江苏-镇江")
+        assert "高资新城" not in dict(region_options(zhenjiang.pk)).values()
+        region_resolve(["江苏", "镇江", "高资新城"])
+        assert "高资新城" in dict(region_options(zhenjiang.pk)).values()
+
 
 class TestBulletin:
     def test_region_denormalised_on_save(self):
