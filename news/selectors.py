@@ -103,12 +103,19 @@ def bulletin_listing(params, *, page_number=1, contacts_visible: bool, per_page=
         )
     else:
         ordered = matched.newest_first()
-    ordered = ordered.for_listing(with_body=bool(query.include))
-    paginator = CappedPaginator(ordered, per_page, count_queryset=matched, cap=COUNT_CAP)
+    # Paginate ids only: a deep OFFSET then walks the index alone (an index-only scan),
+    # and only the page's 20 rows are read from the table.
+    paginator = CappedPaginator(
+        ordered.values_list("pk", flat=True), per_page, count_queryset=matched, cap=COUNT_CAP
+    )
     page = paginator.get_page(page_number)
+    ids = list(page.object_list)
+    by_id = Bulletin.objects.filter(pk__in=ids).for_listing(with_body=bool(query.include))
+    by_id = {b.pk: b for b in by_id}
+    bulletins = [by_id[pk] for pk in ids if pk in by_id]
     terms = query.highlight_terms
     rows = [
         (b, snippet(b.body, terms, contacts_visible=contacts_visible) if terms else "")
-        for b in page.object_list
+        for b in bulletins
     ]
     return Listing(bulletin_filter, page, rows)
