@@ -16,6 +16,7 @@ from news.models import Bulletin, Category, Contact, Region
 from news.regions import name_variants, official_divisions
 from news.selectors import category_options_forget, region_options_forget
 from news.text import join_paragraphs
+from portal.pagecache import invalidate_pages
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +104,13 @@ def bulletin_set_status(*, bulletin_ids: Sequence[int], status: str) -> int:
     if status not in Bulletin.Status.values:
         raise ValueError(f"未知的状态: {status!r}")
     with transaction.atomic():
-        return (
+        changed = (
             Bulletin.objects.filter(pk__in=bulletin_ids)
             .exclude(status=status)
             .update(status=status, updated_at=timezone.now())
         )
+    invalidate_pages()  # .update() sends no signals
+    return changed
 
 
 # --- import -----------------------------------------------------------------------------

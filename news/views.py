@@ -6,12 +6,15 @@ from members.access import contacts_visible_to
 from news import selectors
 from news.masking import contact_view, mask_text
 from news.models import Bulletin
+from portal.pagecache import cache_anonymous_page
 
 
+@cache_anonymous_page
 def home(request):
     return render(request, "news/home.html", {"sections": selectors.home_sections()})
 
 
+@cache_anonymous_page
 def bulletin_list(request):
     listing = selectors.bulletin_listing(
         request.GET,
@@ -26,6 +29,7 @@ def bulletin_list(request):
     return render(request, "news/bulletin_list.html", context)
 
 
+@cache_anonymous_page
 def bulletin_detail(request, pk: int):
     try:
         bulletin = selectors.bulletin_for_page(pk)

@@ -1,0 +1,57 @@
+"""Whole-page cache for anonymous visitors.
+
+Anonymous traffic (search engines, first-time visitors, feed readers) is most of the load
+and sees the same page for the same URL, so its HTML is cached for PAGE_CACHE_SECONDS.
+Signed-in members are never served from or stored into it: once contacts are gated, a
+member's unmasked page must not reach anyone else. Any change to a bulletin bumps a
+generation number that is part of every key, so editors see their changes at once.
+Pages served from here must not use the CSP nonce (it would be stale).
+"""
+
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.translation import get_language
+
+GENERATION_KEY = "pagecache:generation"
+
+
+def invalidate_pages() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # no generation yet: any value differs from "absent"
+        cache.set(GENERATION_KEY, 1, timeout=None)
+
+
+def _key(request) -> str:
+    generation = cache.get(GENERATION_KEY, 0)
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.GET.lists()))
+    raw = f"{generation}|{get_language()}|{request.get_host()}|{request.path}|{query}"
+    return "pagecache:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cache_anonymous_page(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        seconds = settings.PAGE_CACHE_SECONDS
+        if seconds <= 0 or request.method != "GET" or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        key = _key(request)
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type = hit
+            response = HttpResponse(content, content_type=content_type)
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not getattr(response, "streaming", False):
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+            cache.set(key, (response.content, response["Content-Type"]), seconds)
+            response["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapper
