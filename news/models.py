@@ -114,14 +114,12 @@ class BulletinQuerySet(models.QuerySet):
             return self._search_substrings(query, title_only=title_only)
         from news import search
 
-        qs = self
-        include = search.tsquery(query, title_only=title_only)
+        column = "title_vector" if title_only else "search_vector"
+        include = search.tsquery(query)
         if include:
-            qs = qs.filter(RawSQL("search_vector @@ %s::tsquery", [include], BooleanField()))
-        elif query.exclude:
-            exclude = search.exclusion_tsquery(query, title_only=title_only)
-            qs = qs.exclude(RawSQL("search_vector @@ %s::tsquery", [exclude], BooleanField()))
-        return qs
+            return self.filter(RawSQL(f"{column} @@ %s::tsquery", [include], BooleanField()))
+        exclude = search.exclusion_tsquery(query)
+        return self.exclude(RawSQL(f"{column} @@ %s::tsquery", [exclude], BooleanField()))
 
     def _search_substrings(self, query, *, title_only: bool):
         # SQLite (`make run`): the same query language as plain substring matches.
@@ -139,14 +137,19 @@ class BulletinQuerySet(models.QuerySet):
             qs = qs.exclude(matches(runs))
         return qs
 
-    def by_relevance(self, query, *, title_only: bool = False):
-        """Relevance (title hits weigh most), newest first among equals."""
+    def by_relevance(self, query):
+        """Titles holding more of the terms first, newest first among equals.
+
+        Ranking reads the small title vector only: ranking by the body vector meant
+        reading every match's multi-KB vector from TOAST (0.36 s for 10,000 rows).
+        """
         from news import search
 
-        include = search.tsquery(query, title_only=title_only)
-        if connection.vendor != "postgresql" or not include:
+        if connection.vendor != "postgresql" or not query.include:
             return self.newest_first()
-        rank = RawSQL("ts_rank(search_vector, %s::tsquery)", [include], FloatField())
+        rank = RawSQL(
+            "ts_rank(title_vector, %s::tsquery)", [search.any_term_tsquery(query)], FloatField()
+        )
         return self.annotate(rank=rank).order_by("-rank", "-published_at", "-id")
 
     def for_listing(self, *, with_body: bool = False):
@@ -195,8 +198,9 @@ class Bulletin(models.Model):
     )
     # sha256 of normalised title + body: catches reposts of one article by other sites.
     fingerprint = models.CharField(_("内容指纹"), max_length=64, blank=True, editable=False)
-    # Character-bigram tsvector of title (A) and body (B), see news/search.py.
+    # Character n-gram tsvectors (news/search.py): title + body, and title alone.
     search_vector = SearchVectorField(null=True, editable=False)
+    title_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -251,6 +255,11 @@ class Bulletin(models.Model):
                 name="bulletin_pub_search",
                 condition=Q(status="published"),
             ),
+            GinIndex(
+                fields=["title_vector"],
+                name="bulletin_pub_title_search",
+                condition=Q(status="published"),
+            ),
         ]
 
     def __str__(self):
@@ -262,9 +271,10 @@ class Bulletin(models.Model):
         self.set_region(self.region)
         # A tsvector literal: psycopg2 sends it as an untyped literal PostgreSQL casts.
         self.search_vector = document(self.title, self.body)
+        self.title_vector = document(self.title)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"title", "body"} & set(update_fields):
-            kwargs["update_fields"] = {*update_fields, "search_vector"}
+            kwargs["update_fields"] = {*update_fields, "search_vector", "title_vector"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

@@ -1,14 +1,24 @@
-"""Chinese full-text search: character bigrams in a PostgreSQL tsvector.
+"""Chinese full-text search: character n-grams in PostgreSQL tsvectors.
 
-Why bigrams and not word segmentation: members search place and project words, mostly two
-characters (镇江, 道路, 管廊). A bigram index returns exactly the rows a substring match
-returns: every 2-character term is one lexeme, a longer term is a phrase of overlapping
-bigrams (污水处理 → 污水 <-> 水处 <-> 处理). jieba segmentation gave a smaller index but
-missed rows whose segmentation split the term differently. The tsvector and tsquery are
-built here as literals, so no PostgreSQL text-search parser or locale is involved.
+Why n-grams and not word segmentation: members search place and project words, mostly two
+characters (镇江, 道路, 管廊). jieba segmentation gave a smaller index but missed rows whose
+text it split differently. Every run of Chinese characters yields its bigrams and
+trigrams; a query term matches when all its n-grams are present:
 
-Each run of Chinese characters also yields its last character as a lexeme, so a
-one-character term ('桥':*) matches wherever the character stands.
+- 1 character: a prefix ('桥':*) of any n-gram, or the run's last character (also indexed);
+- 2 characters: its bigram, 3 characters: its trigram (both exact, like LIKE '%…%');
+- 4 or more: all its overlapping trigrams (污水处理 → 污水处 & 水处理).
+
+The vectors carry no positions. Positional phrase queries (污水 <-> 水处 <-> 处理) were
+exact too, but PostgreSQL must then re-read every candidate's multi-KB vector from TOAST
+to check positions: 0.4–0.8 s for a common phrase over a million bulletins (see
+BENCHMARKS.md). Without positions or weights a GIN match needs no recheck. The price is
+that a term of 4+ characters also matches text holding its trigrams apart (污水处置 … 雨水
+处理); snippets show where the words really stand.
+
+Titles get a vector of their own (`title_vector`): "title only" searches it, and ranking
+reads it instead of the large body vector. Both are built here as literals, so no
+PostgreSQL text-search parser or locale is involved.
 """
 
 import re
@@ -18,50 +28,33 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RUN = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
 _QUERY_PART = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
 MAX_TERMS = 8
-# PostgreSQL clamps positions above this; we stop there instead of repeating the last one.
-_MAX_POSITION = 16383
 
 
 def _runs(text: str) -> list[str]:
     return _TOKEN_RUN.findall(text.lower())
 
 
-def _run_lexemes(run: str) -> list[str]:
-    if not ("\u3400" <= run[0] <= "\ufaff"):
-        return [run]
-    if len(run) == 1:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+def _is_cjk(run: str) -> bool:
+    return run[0] >= "\u3400"
 
 
-def tokens(text: str) -> list[str]:
-    """The lexemes of a text in order (without the end-of-run characters)."""
-    return [lexeme for run in _runs(text) for lexeme in _run_lexemes(run)]
+def _run_lexemes(run: str) -> set[str]:
+    if not _is_cjk(run):
+        return {run}
+    grams = {run[-1]}  # the last character: one-character terms find it by prefix
+    grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    grams.update(run[i : i + 3] for i in range(len(run) - 2))
+    return grams
 
 
-def _positions(text: str, start: int, weight: str, into: dict[str, list[str]]) -> int:
-    position = start
-    for run in _runs(text):
-        lexemes = _run_lexemes(run)
-        for lexeme in lexemes:
-            if position > _MAX_POSITION:
-                return position
-            into.setdefault(lexeme, []).append(f"{position}{weight}")
-            position += 1
-        if len(run) > 1 and run[0] >= "\u3400":
-            # The run's last character, at the last bigram's position (for 1-char terms).
-            into.setdefault(run[-1], []).append(f"{position - 1}{weight}")
-        position += 1  # a gap: a phrase never spans two runs
-    return position
-
-
-def document(title: str, body: str) -> str:
-    """The tsvector literal of a bulletin: title lexemes weighted A, body B."""
-    lexemes: dict[str, list[str]] = {}
-    after_title = _positions(title, 1, "A", lexemes)
-    _positions(body, after_title + 1, "B", lexemes)
-    # Lexemes are [0-9a-z] or CJK only, so no quoting is needed beyond the quotes.
-    return " ".join(f"'{lexeme}':{','.join(pos)}" for lexeme, pos in lexemes.items())
+def document(*texts: str) -> str:
+    """The tsvector literal of some text: its distinct n-grams and words."""
+    lexemes: set[str] = set()
+    for text in texts:
+        for run in _runs(text):
+            lexemes.update(_run_lexemes(run))
+    # Lexemes are [0-9a-z] or CJK only: nothing to escape inside the quotes.
+    return " ".join(f"'{lexeme}'" for lexeme in sorted(lexemes))
 
 
 @dataclass
@@ -85,7 +78,7 @@ class ParsedQuery:
 
 
 def parse_query(raw: str) -> ParsedQuery:
-    """Words are ANDed; "quoted text" is one phrase; -word excludes. Punctuation is ignored."""
+    """Words are ANDed; "quoted text" is one term; -word excludes. Punctuation is ignored."""
     query = ParsedQuery()
     for neg_q, quoted, neg_w, word in _QUERY_PART.findall(raw or ""):
         text = quoted if quoted or neg_q else word
@@ -101,30 +94,35 @@ def parse_query(raw: str) -> ParsedQuery:
     return query
 
 
-def _term_tsquery(term: str, weight: str) -> str:
-    """Lexemes of one run are adjacent (<->); consecutive runs sit one gap apart (<2>)."""
-    suffix = f":{weight}" if weight else ""
-    chain = ""
-    for run in _runs(term):
-        if len(run) == 1 and run >= "\u3400":
-            piece = f"'{run}':*{weight}"  # one character: any bigram it starts, or a run end
-        else:
-            piece = " <-> ".join(f"'{lexeme}'{suffix}" for lexeme in _run_lexemes(run))
-        chain = f"{chain} <2> {piece}" if chain else piece
-    return f"({chain})"
+def _run_tsquery(run: str) -> list[str]:
+    if not _is_cjk(run):
+        return [f"'{run}'"]
+    if len(run) == 1:
+        return [f"'{run}':*"]
+    if len(run) == 2:
+        return [f"'{run}'"]
+    return [f"'{run[i : i + 3]}'" for i in range(len(run) - 2)]
 
 
-def tsquery(query: ParsedQuery, *, title_only: bool = False) -> str:
-    """The tsquery literal for a parsed query ('' when it has no include terms)."""
-    weight = "A" if title_only else ""
-    include = [_term_tsquery(t, weight) for t in query.include]
-    exclude = [f"!{_term_tsquery(t, weight)}" for t in query.exclude]
-    if not include:
+def _term_tsquery(term: str) -> str:
+    parts = [part for run in _runs(term) for part in _run_tsquery(run)]
+    return f"({' & '.join(parts)})"
+
+
+def tsquery(query: ParsedQuery) -> str:
+    """The tsquery literal of a parsed query ('' when it has no include terms)."""
+    if not query.include:
         return ""
+    include = [_term_tsquery(t) for t in query.include]
+    exclude = [f"!{_term_tsquery(t)}" for t in query.exclude]
     return " & ".join(include + exclude)
 
 
-def exclusion_tsquery(query: ParsedQuery, *, title_only: bool = False) -> str:
+def exclusion_tsquery(query: ParsedQuery) -> str:
     """For a query of exclusions only: the tsquery of what must NOT match."""
-    weight = "A" if title_only else ""
-    return " | ".join(_term_tsquery(t, weight) for t in query.exclude)
+    return " | ".join(_term_tsquery(t) for t in query.exclude)
+
+
+def any_term_tsquery(query: ParsedQuery) -> str:
+    """Matches a title holding any include term: ranking rewards titles holding more."""
+    return " | ".join(_term_tsquery(t) for t in query.include)

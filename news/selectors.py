@@ -98,9 +98,7 @@ def bulletin_listing(params, *, page_number=1, contacts_visible: bool, per_page=
         # Rank only the newest COUNT_CAP matches: bounded cost for very common terms, and
         # the same rows the capped count and the deepest page can reach.
         newest = matched.newest_first().values("pk")[:COUNT_CAP]
-        ordered = Bulletin.objects.filter(pk__in=newest).by_relevance(
-            query, title_only=bulletin_filter.title_only_selected
-        )
+        ordered = Bulletin.objects.filter(pk__in=newest).by_relevance(query)
     else:
         ordered = matched.newest_first()
     # Paginate ids only: a deep OFFSET then walks the index alone (an index-only scan),
