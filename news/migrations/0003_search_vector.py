@@ -18,16 +18,6 @@ def _postgres_only(method):
     return run
 
 
-def fill_search_vectors(apps, schema_editor):
-    from news.search import document
-
-    Bulletin = apps.get_model("news", "Bulletin")
-    for bulletin in Bulletin.objects.only("id", "title", "body").iterator(chunk_size=2000):
-        Bulletin.objects.filter(pk=bulletin.pk).update(
-            search_vector=document(bulletin.title, bulletin.body)
-        )
-
-
 class Migration(migrations.Migration):
     dependencies = [("news", "0002_seed_regions_categories")]
 
@@ -37,7 +27,7 @@ class Migration(migrations.Migration):
             name="search_vector",
             field=django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
         ),
-        migrations.RunPython(fill_search_vectors, migrations.RunPython.noop),
+        # Filled by 0004, which rebuilt the vectors in their final form.
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.AddIndex(model_name="bulletin", index=INDEX)],
             database_operations=[
