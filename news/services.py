@@ -141,11 +141,26 @@ def _region_for(names: tuple[str, ...], cache: dict) -> Region | None:
     return cache[key]
 
 
-def _existing_duplicate(parsed: ParsedBulletin, fingerprint: str) -> Bulletin | None:
-    match = Q(fingerprint=fingerprint)
-    if parsed.source_url:
-        match |= Q(source_url=parsed.source_url)
-    return Bulletin.objects.filter(match).only("id").first()
+def _known_pages(pages: list[tuple[ParsedBulletin, str]]) -> dict[tuple[str, str], int]:
+    """Stored bulletins sharing a fingerprint or source URL with these pages, in one query."""
+    fingerprints = [fp for _, fp in pages]
+    urls = [p.source_url for p, _ in pages if p.source_url]
+    match = Q(fingerprint__in=fingerprints) | (Q(source_url__in=urls) if urls else Q(pk__in=[]))
+    known = {}
+    for pk, fp, url in (
+        Bulletin.objects.filter(match).order_by("pk").values_list("pk", "fingerprint", "source_url")
+    ):
+        known.setdefault(("fp", fp), pk)
+        if url:
+            known.setdefault(("url", url), pk)
+    return known
+
+
+def _duplicate_in(known: dict, parsed: ParsedBulletin, fingerprint: str) -> int | None:
+    found = known.get(("fp", fingerprint))
+    if found is None and parsed.source_url:
+        found = known.get(("url", parsed.source_url))
+    return found
 
 
 def _contacts_of(parsed: ParsedBulletin) -> list[Contact]:
@@ -181,22 +196,52 @@ def _contacts_of(parsed: ParsedBulletin) -> list[Contact]:
 def bulletin_import(
     *, data: bytes, name: str, publish: bool = True, dry_run: bool = False, cache=None
 ) -> FileResult:
-    """Parse one scraped page and store it with its contacts, all or nothing.
+    """Parse one scraped page and store it with its contacts, all or nothing."""
+    [result] = bulletins_import(files=[(name, data)], publish=publish, dry_run=dry_run, cache=cache)
+    return result
 
-    A page whose source URL or normalised title + body is already stored is reported as a
-    duplicate of that bulletin, so re-running an import changes nothing.
+
+def bulletins_import(
+    *, files: list[tuple[str, bytes]], publish: bool = True, dry_run: bool = False, cache=None
+) -> list[FileResult]:
+    """Import a batch of scraped pages; one result per file, in order.
+
+    Each file is stored under its own savepoint, so a failing file leaves nothing behind
+    while the others go on; the batch commits once (a commit per file cost more than the
+    insert). A page whose source URL or normalised title + body is already stored, or
+    came earlier in the batch, is a duplicate: re-running an import changes nothing.
     """
     cache = {} if cache is None else cache
-    try:
-        parsed = parse_bytes(data)
-    except ParseError as exc:
-        return FileResult(name, "error", error=f"{name}: {exc}")
-    fingerprint = normalised_fingerprint(parsed)
-    duplicate = _existing_duplicate(parsed, fingerprint)
-    if duplicate is not None:
-        return FileResult(name, "duplicate", duplicate_of=duplicate.pk)
-    if dry_run:
-        return FileResult(name, "imported")
+    results: list[FileResult | None] = [None] * len(files)
+    pages = []
+    for i, (name, data) in enumerate(files):
+        try:
+            parsed = parse_bytes(data)
+        except ParseError as exc:
+            results[i] = FileResult(name, "error", error=f"{name}: {exc}")
+            continue
+        pages.append((i, name, parsed, normalised_fingerprint(parsed)))
+    known = _known_pages([(p, fp) for _, _, p, fp in pages]) if pages else {}
+    with transaction.atomic():
+        for i, name, parsed, fingerprint in pages:
+            duplicate = _duplicate_in(known, parsed, fingerprint)
+            if duplicate is not None:
+                results[i] = FileResult(name, "duplicate", duplicate_of=duplicate or None)
+                continue
+            if dry_run:
+                results[i] = FileResult(name, "imported")
+                bulletin_id = 0  # seen in this batch, never stored
+            else:
+                results[i] = _store_page(name, parsed, fingerprint, publish, cache)
+                bulletin_id = results[i].bulletin_id
+            if bulletin_id is not None:
+                known[("fp", fingerprint)] = bulletin_id
+                if parsed.source_url:
+                    known[("url", parsed.source_url)] = bulletin_id
+    return results
+
+
+def _store_page(name, parsed, fingerprint, publish, cache) -> FileResult:
     try:
         with transaction.atomic():
             bulletin = Bulletin(
@@ -224,12 +269,12 @@ def bulletin_import(
             for contact in contacts:
                 contact.bulletin = bulletin
             Contact.objects.bulk_create(contacts)
-    except IntegrityError:
-        # Another import stored the same page between our check and our insert.
-        duplicate = _existing_duplicate(parsed, fingerprint)
+    except IntegrityError as exc:
+        # Most likely another import stored the same page between our check and insert.
+        duplicate = _duplicate_in(_known_pages([(parsed, fingerprint)]), parsed, fingerprint)
         if duplicate is None:
-            raise
-        return FileResult(name, "duplicate", duplicate_of=duplicate.pk)
+            return FileResult(name, "error", error=f"{name}: 数据库拒绝写入: {exc}")
+        return FileResult(name, "duplicate", duplicate_of=duplicate)
     except ValidationError as exc:
         reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
         return FileResult(name, "error", error=f"{name}: {reasons}")

@@ -128,6 +128,9 @@ def _raise(message: str) -> Callable[[], bytes]:
     return read
 
 
+BATCH_SIZE = 100  # files per commit (each file still has its own savepoint)
+
+
 def run_import(
     sources: Iterable[SourceFile],
     *,
@@ -135,20 +138,30 @@ def run_import(
     dry_run: bool = False,
     progress: Callable[[FileResult], None] | None = None,
 ) -> ImportReport:
-    from news.services import bulletin_import
+    from news.services import bulletins_import
 
     report = ImportReport(dry_run=dry_run)
     cache: dict = {}
+    batch: list[tuple[str, bytes]] = []
+
+    def flush():
+        for result in bulletins_import(files=batch, publish=publish, dry_run=dry_run, cache=cache):
+            report.results.append(result)
+            if progress:
+                progress(result)
+        batch.clear()
+
     for source in sources:
         try:
-            data = source.read()
+            batch.append((source.name, source.read()))
         except (OSError, ValueError) as exc:
+            flush()  # keep results in input order
             result = FileResult(source.name, "error", error=f"{source.name}: 无法读取: {exc}")
-        else:
-            result = bulletin_import(
-                data=data, name=source.name, publish=publish, dry_run=dry_run, cache=cache
-            )
-        report.results.append(result)
-        if progress:
-            progress(result)
+            report.results.append(result)
+            if progress:
+                progress(result)
+            continue
+        if len(batch) >= BATCH_SIZE:
+            flush()
+    flush()
     return report

@@ -121,6 +121,16 @@ class TestDuplicates:
         assert (code, out["imported"], out["duplicates"]) == (0, 0, 1)
         assert Bulletin.objects.count() == 1
 
+    def test_the_same_page_twice_in_one_run(self, sample_dir, tmp_path):
+        page = (sample_dir / "001_tender_gangnan_road.txt").read_bytes()
+        twice = tmp_path / "twice"
+        twice.mkdir()
+        (twice / "a.txt").write_bytes(page)
+        (twice / "b.txt").write_bytes(page)
+        code, out = run(twice)
+        assert (code, out["imported"], out["duplicates"]) == (0, 1, 1)
+        assert Bulletin.objects.count() == 1
+
     def test_same_source_url_is_a_duplicate(self, sample_dir, tmp_path):
         run(sample_dir / "002_proposed_wujin_park.txt")
         text = (sample_dir / "002_proposed_wujin_park.txt").read_text(encoding="utf-8")
@@ -180,6 +190,19 @@ class TestErrors:
         code, out = run(tmp_path / "long.txt")
         assert code == 1 and "long.txt" in out["errors"][0]["error"]
         assert not Bulletin.objects.exists() and not Contact.objects.exists()
+
+    def test_a_failing_file_among_good_ones_in_one_batch(self, sample_dir):
+        text = (SAMPLES / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        url = EXPECTED["001_tender_gangnan_road.txt"]["source_url"]
+        (sample_dir / "001_tender_gangnan_road.txt").write_text(
+            text.replace(url, "http://example.com/" + "a" * 1200), encoding="utf-8"
+        )
+        code, out = run(sample_dir)
+        assert code == 1 and out["imported"] == 3
+        assert [Path(e["file"]).name for e in out["errors"]] == ["001_tender_gangnan_road.txt"]
+        assert Bulletin.objects.count() == 3
+        assert Contact.objects.filter(bulletin__isnull=True).count() == 0
+        assert not Contact.objects.filter(person="李晓燕").exists()
 
     def test_missing_path_is_a_usage_error_exit_2(self, tmp_path):
         result = subprocess.run(
