@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from news.models import Bulletin, Category, Region
-from news.search import ParsedQuery, parse_query
+from news.search import ParsedQuery, filter_lexemes, parse_query
 
 MAX_QUERY_LENGTH = 100
 
@@ -132,7 +132,15 @@ class BulletinFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         """The filtered rows, searched, unordered (news.selectors.bulletin_listing orders)."""
         queryset = super().filter_queryset(queryset)
-        return queryset.search(self.parsed_query, title_only=self.title_only_selected)
+        lexemes = filter_lexemes(
+            province_id=getattr(self._cleaned("province"), "pk", None),
+            city_id=getattr(self._cleaned("city"), "pk", None),
+            region_id=getattr(self._cleaned("district"), "pk", None),
+            category_id=getattr(self._cleaned("category"), "pk", None),
+        )
+        return queryset.search(
+            self.parsed_query, title_only=self.title_only_selected, filters=lexemes
+        )
 
     def filter_date_from(self, queryset, name, value):
         return queryset.filter(published_at__gte=_day_start(value))

@@ -106,8 +106,12 @@ class BulletinQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-published_at", "-id")
 
-    def search(self, query, *, title_only: bool = False):
-        """Rows matching a `news.search.ParsedQuery` (every term, no excluded term)."""
+    def search(self, query, *, title_only: bool = False, filters=()):
+        """Rows matching a `news.search.ParsedQuery` (every term, no excluded term).
+
+        `filters` are `news.search.filter_lexemes` of filters the caller also applies:
+        they let the GIN index narrow the rows before any is read.
+        """
         if not query:
             return self
         if connection.vendor != "postgresql":
@@ -115,7 +119,7 @@ class BulletinQuerySet(models.QuerySet):
         from news import search
 
         column = "title_vector" if title_only else "search_vector"
-        include = search.tsquery(query)
+        include = search.tsquery(query, filters=() if title_only else filters)
         if include:
             return self.filter(RawSQL(f"{column} @@ %s::tsquery", [include], BooleanField()))
         exclude = search.exclusion_tsquery(query)
@@ -266,11 +270,20 @@ class Bulletin(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        from news.search import document
+        from news.search import document, filter_lexemes
 
         self.set_region(self.region)
         # A tsvector literal: psycopg2 sends it as an untyped literal PostgreSQL casts.
-        self.search_vector = document(self.title, self.body)
+        self.search_vector = document(
+            self.title,
+            self.body,
+            extra=filter_lexemes(
+                province_id=self.province_id,
+                city_id=self.city_id,
+                region_id=self.region_id,
+                category_id=self.category_id,
+            ),
+        )
         self.title_vector = document(self.title)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"title", "body"} & set(update_fields):

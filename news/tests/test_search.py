@@ -102,6 +102,16 @@ class TestQueryLanguage:
         params = {"q": "学校", "province": jiangsu.pk, "sort": "newest"}
         assert listed_titles(search(client, **params)) == ["镇江老城区学校新建工程"]
 
+    def test_moving_a_bulletin_moves_it_between_province_searches(self, client, corpus):
+        bulletin = corpus["bridge"]
+        jiangsu = Region.objects.get(name="江苏", parent=None)
+        shanghai = Region.objects.get(name="上海", parent=None)
+        assert listed_titles(search(client, q="大桥", province=jiangsu.pk)) == ["运河大桥维修工程"]
+        bulletin.region = region("上海-上海-普陀区")
+        bulletin.save()
+        assert listed_titles(search(client, q="大桥", province=jiangsu.pk)) == []
+        assert listed_titles(search(client, q="大桥", province=shanghai.pk)) == ["运河大桥维修工程"]
+
     def test_drafts_never_match(self, client, corpus):
         assert "镇江草稿公告" not in listed_titles(search(client, q="镇江"))
 
