@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format bench install install-dev migrate demo check-deploy clean
+.PHONY: run test lint format bench bench-import bench-pages install install-dev migrate demo check-deploy clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 && $(PYTHON) --version >/dev/null 2>&1 || \
@@ -50,9 +50,22 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install-dev
+# `make bench`: both benchmarks. The 1M-bulletin database is seeded once (≈ 20 min) and
+# reused while it holds a million rows; figures go into BENCHMARKS.md by hand.
+BENCH_DB_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench1m
+
+bench: bench-import bench-pages
+
+bench-import: install-dev
 	bash scripts/ensure-services.sh
 	$(BIN)/python bench/import_bench.py
+
+bench-pages: install-dev
+	bash scripts/ensure-services.sh
+	@rows=$$(psql "$(BENCH_DB_URL)" -tAc "SELECT count(*) FROM news_bulletin" 2>/dev/null); \
+	if [ "$${rows:-0}" -lt 1000000 ]; then \
+	  $(BIN)/python bench/seed_bulletins.py 1000000 --fresh --database-url "$(BENCH_DB_URL)"; fi
+	$(BIN)/python bench/pages_bench.py --database-url "$(BENCH_DB_URL)"
 
 check-deploy: install
 	set -a && . ./.env.example && set +a && $(BIN)/python manage.py check --deploy --fail-level WARNING
