@@ -16,7 +16,7 @@ from news.models import Bulletin, Category, Contact, Region
 from news.regions import name_variants, official_divisions
 from news.selectors import category_options_forget, region_options_forget
 from news.text import join_paragraphs
-from portal.pagecache import invalidate_pages
+from portal.pagecache import invalidate_pages_after_commit, invalidation_batched
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def bulletin_set_status(*, bulletin_ids: Sequence[int], status: str) -> int:
             .exclude(status=status)
             .update(status=status, updated_at=timezone.now())
         )
-    invalidate_pages()  # .update() sends no signals
+    invalidate_pages_after_commit()  # .update() sends no signals
     return changed
 
 
@@ -222,7 +222,7 @@ def bulletins_import(
             continue
         pages.append((i, name, parsed, normalised_fingerprint(parsed)))
     known = _known_pages([(p, fp) for _, _, p, fp in pages]) if pages else {}
-    with transaction.atomic():
+    with invalidation_batched(), transaction.atomic():
         for i, name, parsed, fingerprint in pages:
             duplicate = _duplicate_in(known, parsed, fingerprint)
             if duplicate is not None:

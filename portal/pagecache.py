@@ -8,15 +8,44 @@ generation number that is part of every key, so editors see their changes at onc
 Pages served from here must not use the CSP nonce (it would be stale).
 """
 
+import contextvars
 import hashlib
+from contextlib import contextmanager
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import get_language
 
 GENERATION_KEY = "pagecache:generation"
+_batched: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "pagecache_batch", default=None
+)
+
+
+@contextmanager
+def invalidation_batched():
+    """Within this block changes are noted, and invalidate once after commit (imports)."""
+    token = _batched.set([])
+    try:
+        yield
+    finally:
+        pending = _batched.get()
+        _batched.reset(token)
+        if pending:
+            transaction.on_commit(invalidate_pages)
+
+
+def invalidate_pages_after_commit() -> None:
+    """What a change calls: invalidating before commit would let a concurrent request
+    cache the old page again."""
+    pending = _batched.get()
+    if pending is not None:
+        pending.append(1)
+    else:
+        transaction.on_commit(invalidate_pages)
 
 
 def invalidate_pages() -> None:

@@ -31,17 +31,36 @@ def test_query_strings_are_separate_pages(client):
     assert "镇江道路" not in response.content.decode()
 
 
-def test_a_new_bulletin_shows_at_once(client):
+def test_a_new_bulletin_shows_once_committed(client, django_capture_on_commit_callbacks):
     BulletinFactory(title="旧的标讯")
     client.get("/bulletins/")
-    BulletinFactory(title="新发布的标讯")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        BulletinFactory(title="新发布的标讯")
+    assert callbacks, "saving a bulletin schedules the invalidation for after commit"
     assert "新发布的标讯" in client.get("/bulletins/").content.decode()
 
 
-def test_unpublishing_removes_it_at_once(client):
+def test_an_import_invalidates_once(client, django_capture_on_commit_callbacks):
+    from pathlib import Path
+
+    from django.core.cache import cache
+
+    from news.importing.pipeline import run_import, sources_from_paths
+    from portal.pagecache import GENERATION_KEY
+
+    client.get("/bulletins/")
+    before = cache.get(GENERATION_KEY, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(sources_from_paths([Path(__file__).resolve().parents[2] / "demo" / "bulletins"]))
+    assert cache.get(GENERATION_KEY, 0) == before + 1
+    assert "上海市普陀区桃浦中学" in client.get("/bulletins/").content.decode()
+
+
+def test_unpublishing_removes_it_at_once(client, django_capture_on_commit_callbacks):
     bulletin = BulletinFactory(title="将被撤回的标讯")
     assert client.get(bulletin.get_absolute_url()).status_code == 200
-    bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.DRAFT)
     assert client.get(bulletin.get_absolute_url()).status_code == 404
     assert "将被撤回的标讯" not in client.get("/bulletins/").content.decode()
 
