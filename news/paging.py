@@ -9,6 +9,10 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
+# A search result is counted only to 1,000 (50 pages): counting further meant reading
+# 10,000 matching rows per request (the GIN index gives no count), and a member narrows a
+# search rather than paging past 50.
+SEARCH_COUNT_CAP = 1_000
 
 
 class CappedPaginator(Paginator):

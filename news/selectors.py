@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 
 from news.filters import BulletinFilter, int_or_none
 from news.models import Bulletin, Category, Contact, Region
-from news.paging import COUNT_CAP, CappedPaginator
+from news.paging import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
 from news.snippets import snippet
 
 PAGE_SIZE = 20
@@ -94,17 +94,18 @@ def bulletin_listing(params, *, page_number=1, contacts_visible: bool, per_page=
     bulletin_filter = BulletinFilter(params or None, queryset=Bulletin.objects.published())
     matched = bulletin_filter.qs
     query = bulletin_filter.parsed_query
+    cap = SEARCH_COUNT_CAP if query else COUNT_CAP
     if bulletin_filter.sort_mode == "relevance" and query.include:
-        # Rank only the newest COUNT_CAP matches: bounded cost for very common terms, and
-        # the same rows the capped count and the deepest page can reach.
-        newest = matched.newest_first().values("pk")[:COUNT_CAP]
+        # Rank only the newest `cap` matches: bounded cost for very common terms, and the
+        # same rows the capped count and the deepest page can reach.
+        newest = matched.newest_first().values("pk")[:cap]
         ordered = Bulletin.objects.filter(pk__in=newest).by_relevance(query)
     else:
         ordered = matched.newest_first()
     # Paginate ids only: a deep OFFSET then walks the index alone (an index-only scan),
     # and only the page's 20 rows are read from the table.
     paginator = CappedPaginator(
-        ordered.values_list("pk", flat=True), per_page, count_queryset=matched, cap=COUNT_CAP
+        ordered.values_list("pk", flat=True), per_page, count_queryset=matched, cap=cap
     )
     page = paginator.get_page(page_number)
     ids = list(page.object_list)

@@ -172,6 +172,15 @@ def test_count_is_capped(client, monkeypatch):
     assert "第 1 / 1 页" in html
 
 
+def test_search_count_has_its_own_lower_cap(client, monkeypatch):
+    monkeypatch.setattr("news.selectors.COUNT_CAP", 50)
+    monkeypatch.setattr("news.selectors.SEARCH_COUNT_CAP", 3)
+    BulletinFactory.create_batch(5, title="镇江道路工程")
+    assert "共 5 条" in client.get("/bulletins/").content.decode()
+    html = client.get("/bulletins/", {"q": "镇江"}).content.decode()
+    assert "超过 3 条结果" in html
+
+
 def test_deep_page_beyond_the_cap_shows_the_last_reachable_page(client, monkeypatch):
     monkeypatch.setattr("news.selectors.COUNT_CAP", 5)
     BulletinFactory.create_batch(8)
