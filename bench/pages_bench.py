@@ -211,8 +211,9 @@ class Gunicorn:
 
     def __init__(self, url: str, workers: int, *, page_cache_seconds: int | None):
         self.port = free_port()
-        self.access_log = OUT_DIR / "gunicorn-access.log"
-        self.error_log = OUT_DIR / "gunicorn-error.log"
+        # Per-run names: a concurrent run of this script must not truncate our log.
+        self.access_log = OUT_DIR / f"gunicorn-access-{os.getpid()}.log"
+        self.error_log = OUT_DIR / f"gunicorn-error-{os.getpid()}.log"
         self.access_log.unlink(missing_ok=True)
         env = dict(os.environ)
         env.update(
@@ -275,6 +276,7 @@ class Gunicorn:
             self.proc.wait(timeout=5)
         except ProcessLookupError:
             pass
+        self.access_log.unlink(missing_ok=True)
 
     def log_offset(self) -> int:
         return self.access_log.stat().st_size if self.access_log.exists() else 0
@@ -651,7 +653,8 @@ def markdown_block(args, facts, params, scenarios, compare, started) -> str:
         "",
         f"- Date: {started:%Y-%m-%d %H:%M} UTC; commit `{commit_id()}`",
         f"- Machine: {machine(facts['pg'])}; shared_buffers {facts['shared_buffers']}, "
-        f"jit {facts['jit']} (server defaults)",
+        f"jit {facts['jit']}; load average before the run "
+        f"{args.load_before[0]:.2f}",
         "- Commands: `.venv/bin/python bench/seed_bulletins.py 1000000 --fresh` then "
         f"`.venv/bin/python bench/pages_bench.py{args.cli_suffix}`",
         f"- Server: gunicorn portal.wsgi, {args.workers} sync workers, DEBUG=false, "
@@ -742,6 +745,9 @@ def main(argv=None) -> None:
     conn.autocommit = True
     facts = data_facts(conn)
     print(f"database {args.database_url}: {facts['rows']:,} bulletins", flush=True)
+    args.load_before = os.getloadavg()
+    if args.load_before[0] > 0.5:
+        print(f"warning: load average {args.load_before[0]:.2f}: other work may skew figures")
     params = pick_parameters(conn)
     print(f"parameters: {params}", flush=True)
     scenarios = scenarios_for(params)
