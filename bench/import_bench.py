@@ -32,6 +32,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._common import commit_id  # noqa: E402  (after the path is set)
+
 DEFAULT_DB_NAME = "portal_bench"
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 TARGET_FILES_PER_S = 300
@@ -576,26 +580,6 @@ def recreate_database(admin_url: str, name: str) -> None:
     conn.close()
 
 
-def git_short_head() -> str:
-    """`git rev-parse --short HEAD`, read from .git without running git."""
-    git = ROOT / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head[:7]
-        ref = head[5:]
-        if (git / ref).is_file():
-            return (git / ref).read_text().strip()[:7]
-        packed = git / "packed-refs"
-        if packed.is_file():
-            for line in packed.read_text().splitlines():
-                if line.endswith(" " + ref):
-                    return line.split()[0][:7]
-    except OSError:
-        pass
-    return "unknown"
-
-
 def real_regions(limit: int, rng: random.Random) -> list[tuple[str, str, str]]:
     from news.models import Region
 
@@ -894,7 +878,7 @@ def main(argv=None) -> int:
         if args.profile:
             target += " (profiled run: figures inflated by cProfile)"
         block = [
-            f"#### {datetime.date.today().isoformat()} · {git_short_head()} — {n:,} files",
+            f"#### {datetime.date.today().isoformat()} · {commit_id()} — {n:,} files",
             "",
             f"- Machine: {machine()}",
             f"- Command: `{command}`",
