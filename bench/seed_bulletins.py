@@ -16,8 +16,9 @@ towards 江苏 (镇江 especially), and organisations / sentences name hub citie
 5 % of the rows contain 镇江 and about 3 % 上海: common 2-character searches then hit tens of
 thousands of rows, as on the real site.
 
-`search_vector` is `news.search.document(title, body)` and, where migration 0004 added it,
-`title_vector` is `document(title)`, as `Bulletin.save()` sets them.
+`search_vector` is `news.search.document(title, body, extra=filter_lexemes(...))` (the
+n-grams plus province / city / district / category lexemes) and `title_vector` is
+`document(title)`, as `Bulletin.save()` sets them.
 
 Speed: the expensive part is `news.search.document(title, body)` (the tsvector literal), so
 worker processes generate and COPY disjoint id ranges in parallel.  Before loading, the
