@@ -24,3 +24,29 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def login_with_second_factor(client, user):
+    """Sign a staff user in as allauth does after password + TOTP (production settings
+    send staff without a second factor away from the admin)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    if not user.authenticator_set.exists():
+        TOTP.activate(user, generate_totp_secret())
+    client.force_login(user)
+    session = client.session
+    session["account_authentication_methods"] = [{"method": "mfa", "at": 0, "type": "totp"}]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def staff_client(django_user_model):
+    from django.test import Client
+
+    editor = django_user_model.objects.create_user(
+        "editor", email="editor@example.com", password="x", is_staff=True, is_superuser=True
+    )
+    # A client of its own: tests compare what staff and an anonymous `client` see.
+    return login_with_second_factor(Client(), editor)

@@ -1,10 +1,134 @@
 """The one access policy for gated data (project contacts).
 
-Every output path asks `contacts_visible_to(user=...)` and masks with `news.masking`
-when it answers False. Gating by paid plan arrives with the membership issue; until then
-contacts are visible to everyone, as the foundation issue specifies.
+Who may see a bulletin's contacts:
+- staff: always;
+- a member whose active subscription's plan shows contacts: a bulletin they revealed
+  today (查看联系方式, counted against the plan's daily quota);
+- everyone else: never (anonymous visitors, free members, lapsed or ended periods).
+
+Every output path asks here and hands templates masked or unmasked view objects
+(`news.selectors`); no template decides. Answers are computed from the database on each
+request (a lapsed subscription loses access on the next request) and memoised on the
+request's user object only.
 """
 
+from dataclasses import dataclass
 
-def contacts_visible_to(*, user) -> bool:
-    return True
+from django.utils import timezone
+
+_RIGHTS_ATTR = "_portal_member_rights"
+
+
+@dataclass(frozen=True)
+class MemberRights:
+    """What the viewer's plan allows today."""
+
+    is_staff: bool = False
+    plan_name: str = ""
+    sees_contacts: bool = False
+    daily_quota: int = 0
+    saved_search_limit: int = 0
+    instant_alerts: bool = False
+    ends_on: object = None
+
+    @property
+    def searches_contacts(self) -> bool:
+        """May find bulletins by a contact's phone, email or name."""
+        return self.is_staff or self.sees_contacts
+
+
+ANONYMOUS = MemberRights()
+
+
+def member_rights(user, *, fresh: bool = False) -> MemberRights:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ANONYMOUS
+    if user.is_staff:
+        return MemberRights(is_staff=True, sees_contacts=True, plan_name="staff")
+    if not fresh and hasattr(user, _RIGHTS_ATTR):
+        return getattr(user, _RIGHTS_ATTR)
+    from members.models import Subscription
+
+    current = list(Subscription.objects.current().filter(user=user).select_related("plan"))
+    rights = ANONYMOUS
+    if current:
+        # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
+        best = max(
+            current,
+            key=lambda s: (s.plan.sees_contacts, s.plan.daily_reveal_quota, s.plan.position),
+        )
+        plan = best.plan
+        rights = MemberRights(
+            plan_name=plan.name,
+            sees_contacts=plan.sees_contacts,
+            daily_quota=plan.daily_reveal_quota if plan.sees_contacts else 0,
+            saved_search_limit=plan.saved_search_limit,
+            instant_alerts=plan.instant_alerts,
+            ends_on=max(s.ends_on for s in current if s.plan_id == plan.id),
+        )
+    setattr(user, _RIGHTS_ATTR, rights)
+    return rights
+
+
+@dataclass(frozen=True)
+class ContactAccess:
+    """The policy's answer for one viewer and one bulletin."""
+
+    visible: bool
+    # staff | revealed | can_reveal | over_quota | no_plan | anonymous
+    state: str
+    used: int = 0
+    quota: int = 0
+
+    @property
+    def cache_key(self) -> str:
+        """What a cached page may differ by: anything unmasked is never cached."""
+        return "open" if self.visible else "masked"
+
+
+def reveals_today(user) -> int:
+    from members.models import ContactReveal
+
+    return ContactReveal.objects.filter(user=user, day=timezone.localdate()).count()
+
+
+def revealed_ids(user, bulletin_ids) -> set[int]:
+    """Which of these bulletins the member revealed today (one query)."""
+    from members.models import ContactReveal
+
+    if not bulletin_ids:
+        return set()
+    return set(
+        ContactReveal.objects.filter(
+            user=user, day=timezone.localdate(), bulletin_id__in=list(bulletin_ids)
+        ).values_list("bulletin_id", flat=True)
+    )
+
+
+def contact_access(user, bulletin_id: int) -> ContactAccess:
+    rights = member_rights(user)
+    if rights.is_staff:
+        return ContactAccess(True, "staff")
+    if user is None or not user.is_authenticated:
+        return ContactAccess(False, "anonymous")
+    if not rights.sees_contacts:
+        return ContactAccess(False, "no_plan")
+    used = reveals_today(user)
+    if bulletin_id in revealed_ids(user, [bulletin_id]):
+        return ContactAccess(True, "revealed", used, rights.daily_quota)
+    state = "can_reveal" if used < rights.daily_quota else "over_quota"
+    return ContactAccess(False, state, used, rights.daily_quota)
+
+
+def visible_bulletin_ids(user, bulletin_ids) -> set[int]:
+    """Of these bulletins, those whose contacts this viewer sees unmasked."""
+    rights = member_rights(user)
+    if rights.is_staff:
+        return set(bulletin_ids)
+    if not rights.sees_contacts:
+        return set()
+    return revealed_ids(user, bulletin_ids)
+
+
+def contacts_visible_to(user, bulletin_id: int) -> bool:
+    return contact_access(user, bulletin_id).visible

@@ -1,12 +1,250 @@
-from django.contrib import admin
+import datetime
+from decimal import Decimal
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, Max
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from members.models import User
+from members import services
+from members.forms import SubscriptionActivateForm, SubscriptionEndForm
+from members.models import ContactReveal, MembershipApplication, Plan, Subscription, User
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    fk_name = "user"
+    extra = 0
+    can_delete = False
+    fields = ("plan", "starts_on", "ends_on", "status", "activated_by", "order_reference")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # activation goes through the service (subscription add form)
 
 
 @admin.register(User)
 class PortalUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, (_("会员资料"), {"fields": ("phone", "company")}))
-    list_display = ("username", "email", "phone", "company", "is_staff", "date_joined")
-    search_fields = ("username", "email", "phone", "company")
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("会员资料"), {"fields": User.PROFILE_FIELDS}),
+    )
+    filter_horizontal = (*UserAdmin.filter_horizontal, "regions_of_interest")
+    list_display = ("email", "real_name", "phone", "company", "is_staff", "date_joined")
+    search_fields = ("username", "email", "real_name", "phone", "company")
+    inlines = [SubscriptionInline]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "yearly_price_fen",
+        "sees_contacts",
+        "daily_reveal_quota",
+        "saved_search_limit",
+        "instant_alerts",
+        "is_offered",
+        "position",
+    )
+    list_editable = ("is_offered", "position")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Add = activate after a hotline sale (through the service: renewals extend from
+    the current end, history is never overwritten); rows are then read-only, and staff
+    end one early with a reason."""
+
+    list_display = (
+        "user",
+        "plan",
+        "starts_on",
+        "ends_on",
+        "status",
+        "amount_paid",
+        "order_reference",
+        "activated_by",
+    )
+    list_filter = ("status", "plan")
+    search_fields = ("user__email", "user__real_name", "user__company", "order_reference")
+    autocomplete_fields = ("user",)
+    date_hierarchy = "starts_on"
+    readonly_fields = (
+        "user",
+        "plan",
+        "starts_on",
+        "ends_on",
+        "status",
+        "activated_by",
+        "order_reference",
+        "amount_paid_fen",
+        "note",
+        "created_at",
+        "ended_at",
+        "ended_by",
+        "end_reason",
+        "reminded_7_at",
+        "reminded_1_at",
+        "end_early_link",
+    )
+
+    @admin.display(description=_("实收金额(元)"))
+    def amount_paid(self, obj):
+        return f"{Decimal(obj.amount_paid_fen) / 100:,.2f}"
+
+    @admin.display(description=_("提前终止"))
+    def end_early_link(self, obj):
+        if obj.pk is None or obj.status == Subscription.Status.ENDED:
+            return "-"
+        url = reverse("admin:members_subscription_end", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("提前终止…"))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = SubscriptionActivateForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return (
+                "user",
+                "plan",
+                "months",
+                "starts_on",
+                "amount_paid_yuan",
+                "order_reference",
+                "note",
+            )
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # history is kept; end early instead
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        data = form.cleaned_data
+        created = services.subscription_activate(
+            user=data["user"],
+            plan=data["plan"],
+            months=data["months"],
+            starts_on=data["starts_on"],
+            by=request.user,
+            order_reference=data["order_reference"],
+            amount_paid_fen=int(data["amount_paid_yuan"] * 100),
+            note=data.get("note", ""),
+        )
+        obj.pk = created.pk
+        obj.starts_on, obj.ends_on = created.starts_on, created.ends_on
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/end/",
+                self.admin_site.admin_view(self.end_view),
+                name="members_subscription_end",
+            ),
+            *super().get_urls(),
+        ]
+
+    def end_view(self, request, pk):
+        subscription = get_object_or_404(Subscription, pk=pk)
+        if not self.has_change_permission(request, subscription):
+            return redirect("admin:index")
+        form = SubscriptionEndForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.subscription_end_early(
+                    subscription=subscription, reason=form.cleaned_data["reason"], by=request.user
+                )
+            except services.MembershipError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("会员已提前终止,该会员下次访问即失去查看权限。"))
+            return redirect("admin:members_subscription_change", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("提前终止会员"),
+            "subscription": subscription,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/subscription/end.html", context)
+
+
+@admin.register(MembershipApplication)
+class MembershipApplicationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "name", "company", "mobile", "plan", "status", "user")
+    list_filter = ("status", "plan")
+    list_editable = ("status",)
+    search_fields = ("name", "company", "mobile", "user__email")
+    readonly_fields = ("user", "name", "company", "mobile", "plan", "message", "created_at")
+    fields = (*readonly_fields, "status", "staff_note")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("plan", "user")
+
+
+@admin.register(ContactReveal)
+class ContactRevealAdmin(admin.ModelAdmin):
+    """The audit of who saw which contacts, and a report of the heaviest viewers."""
+
+    list_display = ("revealed_at", "user", "bulletin", "ip")
+    list_filter = ("day",)
+    search_fields = ("user__email", "user__company", "ip")
+    date_hierarchy = "day"
+    list_select_related = ("user", "bulletin")
+    change_list_template = "admin/members/contactreveal/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "report/",
+                self.admin_site.admin_view(self.report_view),
+                name="members_contactreveal_report",
+            ),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request):
+        try:
+            days = max(1, min(int(request.GET.get("days", 30)), 365))
+        except ValueError:
+            days = 30
+        since = timezone.localdate() - datetime.timedelta(days=days - 1)
+        rows = (
+            ContactReveal.objects.filter(day__gte=since)
+            .values("user__id", "user__email", "user__real_name", "user__company")
+            .annotate(
+                reveals=Count("id"),
+                active_days=Count("day", distinct=True),
+                last=Max("revealed_at"),
+                ips=Count("ip", distinct=True),
+            )
+            .order_by("-reveals")[:50]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("联系方式查看排行(最近 %(days)s 天)") % {"days": days},
+            "rows": rows,
+            "days": days,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members/contactreveal/report.html", context)

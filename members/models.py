@@ -1,15 +1,204 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
-    """Portal account. Own model from day one so later issues can add fields freely."""
+    """Portal account; allauth signs members up by email (the username is generated)."""
 
+    real_name = models.CharField(_("真实姓名"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=32, blank=True)
     company = models.CharField(_("公司名称"), max_length=200, blank=True)
+    position = models.CharField(_("职务"), max_length=50, blank=True)
+    regions_of_interest = models.ManyToManyField(
+        "news.Region", verbose_name=_("关注地区"), blank=True, related_name="+"
+    )
+    categories_of_interest = models.ManyToManyField(
+        "news.Category", verbose_name=_("关注分类"), blank=True, related_name="+"
+    )
+
+    PROFILE_FIELDS = (
+        "real_name",
+        "company",
+        "position",
+        "phone",
+        "regions_of_interest",
+        "categories_of_interest",
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
         swappable = "AUTH_USER_MODEL"
+
+    def __str__(self):
+        return self.email or self.username
+
+
+class Plan(models.Model):
+    """A membership level. Its rights are data staff edit, not code."""
+
+    name = models.CharField(_("名称"), max_length=30, unique=True)
+    slug = models.SlugField(_("标识"), max_length=30, unique=True)
+    yearly_price_fen = models.PositiveIntegerField(_("年费(分)"), default=0)
+    sees_contacts = models.BooleanField(_("可查看联系方式"), default=False)
+    daily_reveal_quota = models.PositiveIntegerField(
+        _("每日查看联系方式条数"), default=0, help_text=_("每天可查看联系方式的标讯条数")
+    )
+    saved_search_limit = models.PositiveSmallIntegerField(_("可保存订阅数"), default=0)
+    instant_alerts = models.BooleanField(_("即时提醒"), default=False)
+    description = models.TextField(_("说明"), blank=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=100)
+    is_offered = models.BooleanField(_("对外销售"), default=True)
+
+    class Meta:
+        verbose_name = _("会员套餐")
+        verbose_name_plural = _("会员套餐")
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def yearly_price_yuan(self) -> str:
+        yuan, fen = divmod(self.yearly_price_fen, 100)
+        return f"{yuan:,}" + (f".{fen:02d}" if fen else "")
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def current(self, on=None):
+        """Periods in force on a day: lapse and early end take effect with no job run."""
+        day = on or timezone.localdate()
+        return self.filter(starts_on__lte=day, ends_on__gte=day).exclude(
+            status=Subscription.Status.ENDED
+        )
+
+
+class Subscription(models.Model):
+    """One paid period. Renewals are new rows, so the history is never overwritten."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("有效")
+        EXPIRED = "expired", _("已到期")
+        ENDED = "ended", _("已提前终止")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("会员"),
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+    )
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("套餐"), on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"), help_text=_("含当天"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("开通人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    order_reference = models.CharField(_("订单号"), max_length=64, blank=True)
+    amount_paid_fen = models.PositiveIntegerField(_("实收金额(分)"), default=0)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("开通时间"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("终止时间"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("终止人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    end_reason = models.CharField(_("终止原因"), max_length=200, blank=True)
+    # Reminders are sent once each: the job claims a row by setting these.
+    reminded_7_at = models.DateTimeField(_("7天提醒时间"), null=True, blank=True)
+    reminded_1_at = models.DateTimeField(_("1天提醒时间"), null=True, blank=True)
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("会员开通记录")
+        verbose_name_plural = _("会员开通记录")
+        ordering = ["-starts_on", "-id"]
+        indexes = [models.Index(fields=["user", "ends_on"], name="subscription_user_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="subscription_dates_order"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.plan} · {self.starts_on}–{self.ends_on}"
+
+
+class MembershipApplication(models.Model):
+    """An online request to buy a plan; the hotline team calls back."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        CONTACTED = "contacted", _("已联系")
+        CLOSED = "closed", _("已办结")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="applications",
+    )
+    name = models.CharField(_("姓名"), max_length=50)
+    company = models.CharField(_("公司名称"), max_length=200)
+    mobile = models.CharField(_("手机号"), max_length=32)
+    plan = models.ForeignKey(Plan, verbose_name=_("意向套餐"), null=True, on_delete=models.SET_NULL)
+    message = models.TextField(_("留言"), blank=True, max_length=2000)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    staff_note = models.CharField(_("处理备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("会员申请")
+        verbose_name_plural = _("会员申请")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} · {self.company}"
+
+
+class ContactReveal(models.Model):
+    """A member's first view of a bulletin's contacts on a day: counted against the quota."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("会员"),
+        on_delete=models.CASCADE,
+        related_name="contact_reveals",
+    )
+    bulletin = models.ForeignKey(
+        "news.Bulletin", verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("日期"))
+    revealed_at = models.DateTimeField(_("查看时间"), default=timezone.now)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("联系方式查看记录")
+        verbose_name_plural = _("联系方式查看记录")
+        ordering = ["-revealed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "bulletin"], name="reveal_once_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.bulletin_id} · {self.day}"

@@ -8,7 +8,6 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from news.masking import mask_text
 from news.models import Bulletin
 from news.selectors import bulletin_listing
 
@@ -18,7 +17,7 @@ class BulletinFeed(Feed):
 
     def get_object(self, request, *args, **kwargs):
         self._query_string = request.GET.urlencode()
-        return bulletin_listing(request.GET, contacts_visible=False)
+        return bulletin_listing(request.GET, viewer=None)
 
     def title(self, listing):
         q = listing.filter.form.data.get("q") if listing.filter.is_bound else ""
@@ -34,25 +33,23 @@ class BulletinFeed(Feed):
         return listing.rows
 
     def item_title(self, row):
-        return row[0].title
+        return row.title
 
     def item_link(self, row):
-        return row[0].get_absolute_url()
+        return row.url
 
     def item_pubdate(self, row):
-        return row[0].published_at
+        return row.published_at
 
     def item_categories(self, row):
-        return [row[0].category.name]
+        return [row.category_name]
 
     def item_description(self, row):
-        bulletin, snip = row
-        meta = f"{bulletin.category.name} · {bulletin.region_display}"
-        if snip:
-            return f"{meta}\n{strip_tags(snip)}"
-        # Without a search there is no snippet: the body's opening, masked.
-        first = bulletin.body.split("\n\n", 1)[0] if hasattr(bulletin, "body") else ""
-        return f"{meta}\n{Truncator(mask_text(first)).chars(200)}" if first else meta
+        # Rows were masked for an anonymous viewer (viewer=None) by the selector.
+        meta = f"{row.category_name} · {row.region_display}"
+        if row.snippet:
+            return f"{meta}\n{strip_tags(row.snippet)}"
+        return f"{meta}\n{Truncator(row.opening).chars(200)}" if row.opening else meta
 
 
 class BulletinAtomFeed(BulletinFeed):

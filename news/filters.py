@@ -94,8 +94,10 @@ class BulletinFilter(django_filters.FilterSet):
             "sort",
         ]
 
-    def __init__(self, data=None, *args, **kwargs):
+    def __init__(self, data=None, *args, search_contacts: bool = False, **kwargs):
         super().__init__(data, *args, **kwargs)
+        # Only viewers who may see contacts may find bulletins by them (members.access).
+        self.search_contacts = search_contacts
         # The city list follows the chosen province, the district list the chosen city.
         data = data or {}
         fields = self.form.fields
@@ -139,7 +141,10 @@ class BulletinFilter(django_filters.FilterSet):
             category_id=getattr(self._cleaned("category"), "pk", None),
         )
         return queryset.search(
-            self.parsed_query, title_only=self.title_only_selected, filters=lexemes
+            self.parsed_query,
+            title_only=self.title_only_selected,
+            filters=lexemes,
+            with_contacts=self.search_contacts,
         )
 
     def filter_date_from(self, queryset, name, value):

@@ -1,18 +1,46 @@
-"""Masking of contact data: the one function every output path uses for non-members."""
+"""Masking of contact data: the one module every output path uses for non-members.
+
+Text is masked two ways together:
+1. every stored contact value of the bulletin (person, phone, mobile, email) wherever
+   it occurs, however the text happens to format it;
+2. the patterns the import parser finds contacts with (`news.contact_patterns`):
+   labelled names (联 系 人:王建明, 总监理工程师:陈卫东), mobiles, emails, phones with an
+   area code or a 400/800 prefix, and bare local numbers after a phone label.
+
+What stays visible: a name's surname, a phone's area code and first digit, a mobile's
+first three digits, an email's first letter and domain; organisation names stay public.
+`mask_text_collect` also returns what it hid, for the members-only search vector.
+"""
 
 import re
 from dataclasses import dataclass
 
+from news import contact_patterns as patterns
+
 MASK = "*"
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_PHONE = re.compile(r"(?<![\d-])(0\d{2,3})[-－ ]?(\d{7,8})(?![\d])")
-# A person named after a contact label: 联系人:王建明 / 项目经理:陈卫东.
-_LABELLED_NAME = re.compile(
-    r"((?:联系人|项目经理|项目负责人|设计负责人|技术负责人|负责人|总监|法定代表人)\s*[:：]\s*)"
-    r"([\u4e00-\u9fff]{2,4})"
+_CJK = "\u4e00-\u9fff"
+_NAME = (
+    rf"(?:[{_CJK}]{{2,4}}?(?=[^{_CJK}]|$|联系|电话|手机|邮|职务|职称|传真|地址)|[{_CJK}]{{2,3}})"
 )
+_PERSON_LABELS = (
+    *patterns.PERSON_LABELS,
+    *patterns.TITLED_PERSON_LABELS,
+    *patterns.OTHER_PERSON_LABELS,
+)
+# A person (or a list of them) after a label: 联系人:王建明、李晓燕 / 项目经理: 陈卫东.
+_LABELLED_NAMES = re.compile(
+    rf"((?:{patterns.labels_alternation(_PERSON_LABELS)})\s*{patterns.COLON}\s*)"
+    rf"({_NAME}(?:\s*[、,，/]\s*{_NAME})*)"
+)
+_NAME_IN_LIST = re.compile(_NAME)
+# After a phone label every number in the run is a phone, with or without area code.
+_LABELLED_NUMBERS = re.compile(
+    rf"((?:{patterns.labels_alternation(patterns.NUMBER_LABELS)})\s*{patterns.COLON}?\s*)"
+    r"([\d*()（）\-－—\s转、,，/;；]{7,})",
+    re.IGNORECASE,
+)
+_AREA = re.compile(r"[(（]?(0\d{2,3}|[48]00)")
 
 
 def mask_name(name: str) -> str:
@@ -21,33 +49,116 @@ def mask_name(name: str) -> str:
     return name[:1] + MASK * max(len(name) - 1, 1) if name else ""
 
 
-def mask_phone(phone: str) -> str:
-    """0511-83000001 → 0511-8*******; keeps the area code so the region stays visible."""
-    phone = phone.strip()
-    if not phone:
+def _star_digits(text: str, keep: int) -> str:
+    out, seen = [], 0
+    for char in text:
+        if char.isdigit():
+            out.append(char if seen < keep else MASK)
+            seen += 1
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def mask_number(number: str) -> str:
+    """0511-83000001 → 0511-8*******, (0511)83000001 → (0511)8*******,
+    13800000002 → 138********, 83000001 → 8*******."""
+    number = number.strip()
+    if not number:
         return ""
-    head, sep, tail = phone.rpartition("-")
-    if sep and head:
-        return f"{head}-{tail[:1]}{MASK * (len(tail) - 1)}"
-    return phone[:3] + MASK * max(len(phone) - 3, 4)
+    digits = re.sub(r"\D", "", number)
+    if patterns.MOBILE.fullmatch(number) or re.fullmatch(r"(?:86)?1[3-9]\d{9}", digits):
+        return _star_digits(number, len(digits) - 8)
+    area = _AREA.match(number)
+    if area and len(digits) >= 10:
+        return _star_digits(number, len(area.group(1)) + 1)
+    return _star_digits(number, 1)
+
+
+mask_phone = mask_number
 
 
 def mask_email(email: str) -> str:
     email = email.strip()
     if "@" not in email:
-        return mask_phone(email) if email else ""
+        return mask_number(email) if email else ""
     local, _, domain = email.partition("@")
     return f"{local[:1]}{MASK * 3}@{domain}"
 
 
-def mask_text(text: str) -> str:
-    """Mask phones, mobiles, emails and labelled names in free text (bodies, snippets)."""
-    text = _LABELLED_NAME.sub(lambda m: m.group(1) + mask_name(m.group(2)), text)
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
-    text = _MOBILE.sub(lambda m: m.group(1) + MASK * 8, text)
-    return _PHONE.sub(
-        lambda m: f"{m.group(1)}-{m.group(2)[:1]}{MASK * (len(m.group(2)) - 1)}", text
+def _value_pattern(values) -> re.Pattern | None:
+    """One alternation of the stored values to look for in text, each kind with the
+    boundaries that suit it (names have none: Chinese text has no spaces)."""
+    alternatives: dict[str, str] = {}
+    for value in values:
+        value = (value or "").strip()
+        if "@" in value:
+            alternatives[value] = rf"(?<![\w.+-]){re.escape(value)}(?![\w-])"
+        elif any(c.isdigit() for c in value):
+            for number in re.findall(r"\d[\d\- ]{5,}\d", value):
+                digits = re.sub(r"\D", "", number)
+                # The local part alone too: the text may print it without the area code.
+                for literal in (number, digits[-8:] if len(digits) > 8 else digits):
+                    alternatives[literal] = rf"(?<!\d){re.escape(literal)}(?!\d)"
+        elif len(value) >= 2:
+            alternatives[value] = re.escape(value)
+    if not alternatives:
+        return None
+    ordered = sorted(alternatives, key=len, reverse=True)
+    return re.compile("|".join(alternatives[v] for v in ordered))
+
+
+def _mask_value(value: str) -> str:
+    if "@" in value:
+        return mask_email(value)
+    if any(c.isdigit() for c in value):
+        return mask_number(value)
+    return mask_name(value)
+
+
+def mask_text_collect(text: str, *, values=()) -> tuple[str, list[str]]:
+    """(masked text, the original strings it hid)."""
+    hidden: list[str] = []
+
+    def hide(original: str, masked: str) -> str:
+        if masked != original:
+            hidden.append(original)
+        return masked
+
+    pattern = _value_pattern(values)
+    if pattern is not None:
+        text = pattern.sub(lambda m: hide(m.group(0), _mask_value(m.group(0))), text)
+    text = _LABELLED_NAMES.sub(
+        lambda m: (
+            m.group(1)
+            + _NAME_IN_LIST.sub(lambda n: hide(n.group(0), mask_name(n.group(0))), m.group(2))
+        ),
+        text,
     )
+    text = patterns.EMAIL.sub(lambda m: hide(m.group(0), mask_email(m.group(0))), text)
+    text = patterns.MOBILE.sub(lambda m: hide(m.group(0), mask_number(m.group(0))), text)
+    text = patterns.PREFIXED_LANDLINE.sub(lambda m: hide(m.group(0), mask_number(m.group(0))), text)
+    text = _LABELLED_NUMBERS.sub(
+        lambda m: (
+            m.group(1)
+            + patterns.LANDLINE.sub(lambda n: hide(n.group(0), mask_number(n.group(0))), m.group(2))
+        ),
+        text,
+    )
+    return text, hidden
+
+
+def mask_text(text: str, *, values=()) -> str:
+    """Mask phones, mobiles, emails and names in free text (bodies, titles, snippets)."""
+    return mask_text_collect(text, values=values)[0]
+
+
+def contact_values(contacts) -> list[str]:
+    """The gated values of some contacts (model rows or views), for `values=`."""
+    out = []
+    for c in contacts:
+        out.extend(v for v in (c.person, c.phone, c.mobile, c.email) if v)
+    return out
 
 
 @dataclass(frozen=True)
@@ -81,8 +192,8 @@ def contact_view(contact, *, visible: bool) -> ContactView:
         contact.role,
         mask_name(contact.person),
         contact.title,
-        mask_phone(contact.phone),
-        mask_phone(contact.mobile),
+        mask_number(contact.phone),
+        mask_number(contact.mobile),
         mask_email(contact.email),
         masked=True,
     )

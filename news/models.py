@@ -106,18 +106,22 @@ class BulletinQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-published_at", "-id")
 
-    def search(self, query, *, title_only: bool = False, filters=()):
+    def search(self, query, *, title_only: bool = False, filters=(), with_contacts=False):
         """Rows matching a `news.search.ParsedQuery` (every term, no excluded term).
 
         `filters` are `news.search.filter_lexemes` of filters the caller also applies:
-        they let the GIN index narrow the rows before any is read.
+        they let the GIN index narrow the rows before any is read. `with_contacts` (only
+        for viewers members.access lets search contacts) also matches each term against
+        the contact values; everyone else searches the masked text alone.
         """
         if not query:
             return self
         if connection.vendor != "postgresql":
-            return self._search_substrings(query, title_only=title_only)
+            return self._search_in_python(query, title_only=title_only, masked=not with_contacts)
         from news import search
 
+        if with_contacts and not title_only:
+            return self._search_with_contacts(query, filters)
         column = "title_vector" if title_only else "search_vector"
         include = search.tsquery(query, filters=() if title_only else filters)
         if include:
@@ -125,21 +129,46 @@ class BulletinQuerySet(models.QuerySet):
         exclude = search.exclusion_tsquery(query)
         return self.exclude(RawSQL(f"{column} @@ %s::tsquery", [exclude], BooleanField()))
 
-    def _search_substrings(self, query, *, title_only: bool):
-        # SQLite (`make run`): the same query language as plain substring matches.
-        def matches(runs):
-            condition = Q()
-            for run in runs:
-                one = Q(title__icontains=run)
-                condition &= one if title_only else one | Q(body__icontains=run)
-            return condition
+    def _search_with_contacts(self, query, filters):
+        from news import search
 
-        qs = self
-        for runs in query.substring_terms("include"):
-            qs = qs.filter(matches(runs))
-        for runs in query.substring_terms("exclude"):
-            qs = qs.exclude(matches(runs))
-        return qs
+        either = "(search_vector @@ %s::tsquery OR coalesce(contact_vector @@ %s::tsquery, false))"
+        conditions, params = [], []
+        for term in query.include:
+            conditions.append(either)
+            params += [search.term_tsquery(term)] * 2
+        if filters and query.include:
+            conditions.append("search_vector @@ %s::tsquery")
+            params.append(" & ".join(f"'{f}'" for f in filters))
+        for term in query.exclude:
+            conditions.append(f"NOT {either}")
+            params += [search.term_tsquery(term)] * 2
+        return self.filter(RawSQL(" AND ".join(conditions), params, BooleanField()))
+
+    def _search_in_python(self, query, *, title_only: bool, masked: bool):
+        """SQLite (`make run` only): the same query language as substring matches over
+        the text each viewer may see (masked unless `masked` is False). Reads every
+        candidate row, which is fine at demo size and never runs in production."""
+        from news.masking import contact_values, mask_text
+
+        def visible_text(bulletin) -> str:
+            text = bulletin.title if title_only else f"{bulletin.title}\n{bulletin.body}"
+            if masked:
+                return mask_text(text, values=contact_values(bulletin.contacts.all())).lower()
+            values = "" if title_only else " ".join(contact_values(bulletin.contacts.all()))
+            return f"{text}\n{values}".lower()
+
+        def has(text, runs):
+            return all(run in text for run in runs)
+
+        keep = []
+        for bulletin in self.only("id", "title", "body").prefetch_related("contacts"):
+            text = visible_text(bulletin)
+            if all(has(text, runs) for runs in query.substring_terms("include")) and not any(
+                has(text, runs) for runs in query.substring_terms("exclude")
+            ):
+                keep.append(bulletin.pk)
+        return self.filter(pk__in=keep)
 
     def by_relevance(self, query):
         """Titles holding more of the terms first, newest first among equals.
@@ -202,9 +231,11 @@ class Bulletin(models.Model):
     )
     # sha256 of normalised title + body: catches reposts of one article by other sites.
     fingerprint = models.CharField(_("内容指纹"), max_length=64, blank=True, editable=False)
-    # Character n-gram tsvectors (news/search.py): title + body, and title alone.
+    # Character n-gram tsvectors (news/search.py) of the masked title + body and of the
+    # masked title; contact_vector holds the gated values, searched for members only.
     search_vector = SearchVectorField(null=True, editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
+    contact_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -264,34 +295,55 @@ class Bulletin(models.Model):
                 name="bulletin_pub_title_search",
                 condition=Q(status="published"),
             ),
+            GinIndex(
+                fields=["contact_vector"],
+                name="bulletin_pub_contact_search",
+                condition=Q(status="published"),
+            ),
         ]
 
     def __str__(self):
         return self.title
 
     def save(self, *args, **kwargs):
-        from news.search import document, filter_lexemes
-
         self.set_region(self.region)
-        # A tsvector literal: psycopg2 sends it as an untyped literal PostgreSQL casts.
-        self.search_vector = document(
-            self.title,
-            self.body,
-            extra=filter_lexemes(
+        self.refresh_vectors()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"title", "body"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, *self.VECTOR_FIELDS}
+        super().save(*args, **kwargs)
+
+    VECTOR_FIELDS = ("search_vector", "title_vector", "contact_vector")
+
+    def get_absolute_url(self):
+        return reverse("bulletin-detail", args=[self.pk])
+
+    def refresh_vectors(self, contacts=None) -> None:
+        """Set the three search vectors (news/search.py): the public ones from the masked
+        title and body, the members-only one from what masking hid.
+
+        `contacts` spares a query when the caller holds them (the importer sets
+        `_index_contacts` before saving); else the stored contacts are read.
+        """
+        from news.masking import contact_values
+        from news.search import bulletin_vectors, filter_lexemes
+
+        if contacts is None:
+            contacts = getattr(self, "_index_contacts", None)
+        if contacts is None:
+            contacts = list(Contact.objects.filter(bulletin_id=self.pk)) if self.pk else []
+        # tsvector literals: psycopg2 sends them as untyped literals PostgreSQL casts.
+        self.search_vector, self.title_vector, self.contact_vector = bulletin_vectors(
+            title=self.title,
+            body=self.body,
+            contact_values=contact_values(contacts),
+            filters=filter_lexemes(
                 province_id=self.province_id,
                 city_id=self.city_id,
                 region_id=self.region_id,
                 category_id=self.category_id,
             ),
         )
-        self.title_vector = document(self.title)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and {"title", "body"} & set(update_fields):
-            kwargs["update_fields"] = {*update_fields, "search_vector", "title_vector"}
-        super().save(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("bulletin-detail", args=[self.pk])
 
     @property
     def paragraphs(self) -> list[str]:

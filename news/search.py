@@ -66,6 +66,26 @@ def document(*texts: str, extra=()) -> str:
     return "'" + "' '".join(lexemes) + "'" if lexemes else ""
 
 
+def bulletin_vectors(*, title: str, body: str, contact_values, filters) -> tuple[str, str, str]:
+    """(search_vector, title_vector, contact_vector) literals of a bulletin.
+
+    The public vectors are built from the *masked* text, so a search by a phone, an
+    email or a person's name (or any fragment longer than the mask shows) cannot find
+    the bulletin for a viewer who may not see contacts: search is no oracle. What masking
+    hid, plus every stored contact value, goes into contact_vector, which is searched
+    only for viewers the policy lets search contacts (members.access).
+    """
+    from news.masking import mask_text_collect
+
+    masked_title, hidden_title = mask_text_collect(title, values=contact_values)
+    masked_body, hidden_body = mask_text_collect(body, values=contact_values)
+    return (
+        document(masked_title, masked_body, extra=filters),
+        document(masked_title),
+        document(*hidden_title, *hidden_body, *contact_values),
+    )
+
+
 @dataclass
 class ParsedQuery:
     """A member's query: all `include` terms must match, no `exclude` term may."""
@@ -113,7 +133,7 @@ def _run_tsquery(run: str) -> list[str]:
     return [f"'{run[i : i + 3]}'" for i in range(len(run) - 2)]
 
 
-def _term_tsquery(term: str) -> str:
+def term_tsquery(term: str) -> str:
     parts = [part for run in _runs(term) for part in _run_tsquery(run)]
     return f"({' & '.join(parts)})"
 
@@ -122,16 +142,16 @@ def tsquery(query: ParsedQuery, *, filters=()) -> str:
     """The tsquery literal of a parsed query ('' when it has no include terms)."""
     if not query.include:
         return ""
-    include = [_term_tsquery(t) for t in query.include] + [f"'{f}'" for f in filters]
-    exclude = [f"!{_term_tsquery(t)}" for t in query.exclude]
+    include = [term_tsquery(t) for t in query.include] + [f"'{f}'" for f in filters]
+    exclude = [f"!{term_tsquery(t)}" for t in query.exclude]
     return " & ".join(include + exclude)
 
 
 def exclusion_tsquery(query: ParsedQuery) -> str:
     """For a query of exclusions only: the tsquery of what must NOT match."""
-    return " | ".join(_term_tsquery(t) for t in query.exclude)
+    return " | ".join(term_tsquery(t) for t in query.exclude)
 
 
 def any_term_tsquery(query: ParsedQuery) -> str:
     """Matches a title holding any include term: ranking rewards titles holding more."""
-    return " | ".join(_term_tsquery(t) for t in query.include)
+    return " | ".join(term_tsquery(t) for t in query.include)

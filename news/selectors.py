@@ -6,7 +6,9 @@ from django.core.cache import cache
 from django.core.paginator import Page
 from django.db.models import Prefetch
 
+from members.access import ContactAccess, contact_access, member_rights, visible_bulletin_ids
 from news.filters import BulletinFilter, int_or_none
+from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import Bulletin, Category, Contact, Region
 from news.paging import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
 from news.snippets import snippet
@@ -55,9 +57,63 @@ def filter_options(bulletin_filter: BulletinFilter) -> dict:
 
 
 HOME_ITEMS_PER_CATEGORY = 8
+_CONTACTS = Prefetch("contacts", queryset=Contact.objects.order_by("position", "id"))
 
 
-def home_sections() -> list[tuple[Category, list[tuple[Bulletin, str]]]]:
+# --- per-viewer views: templates get these, never a Bulletin with its body or contacts --
+
+
+@dataclass(frozen=True)
+class _BulletinHeading:
+    """What every view of a bulletin shows; `title` is masked like the body."""
+
+    id: int
+    title: str
+    url: str
+    category_name: str
+    category_slug: str
+    region_display: str
+    published_at: object
+
+
+def _heading(bulletin: Bulletin, title: str) -> dict:
+    return {
+        "id": bulletin.pk,
+        "title": title,
+        "url": bulletin.get_absolute_url(),
+        "category_name": bulletin.category.name,
+        "category_slug": bulletin.category.slug,
+        "region_display": bulletin.region_display,
+        "published_at": bulletin.published_at,
+    }
+
+
+@dataclass(frozen=True)
+class BulletinRow(_BulletinHeading):
+    """One line of a list, feed or home section, masked for its viewer."""
+
+    snippet: str  # safe HTML or ""
+    opening: str  # the body's first paragraph, for feeds
+
+
+def _row(bulletin: Bulletin, *, visible: bool, terms=()) -> BulletinRow:
+    values = () if visible else contact_values(bulletin.contacts.all())
+    body = bulletin.__dict__.get("body")
+    opening = body.split("\n\n", 1)[0] if body else ""
+    if not visible:
+        opening = mask_text(opening, values=values)
+    return BulletinRow(
+        **_heading(
+            bulletin, bulletin.title if visible else mask_text(bulletin.title, values=values)
+        ),
+        snippet=snippet(body, terms, contacts_visible=visible, values=values)
+        if terms and body
+        else "",
+        opening=opening,
+    )
+
+
+def home_sections(viewer) -> list[tuple[Category, list[BulletinRow]]]:
     """Latest published bulletins per category: one query per category, not per row."""
     sections = []
     for category in Category.objects.all():
@@ -65,20 +121,55 @@ def home_sections() -> list[tuple[Category, list[tuple[Bulletin, str]]]]:
             Bulletin.objects.published()
             .filter(category=category)
             .for_listing()
+            .prefetch_related(_CONTACTS)
             .newest_first()[:HOME_ITEMS_PER_CATEGORY]
         )
-        sections.append((category, [(b, "") for b in items]))
+        visible = visible_bulletin_ids(viewer, [b.pk for b in items])
+        sections.append((category, [_row(b, visible=b.pk in visible) for b in items]))
     return sections
 
 
-def bulletin_for_page(pk: int) -> Bulletin:
-    """A published bulletin with everything its page shows; raises Bulletin.DoesNotExist."""
-    return (
+@dataclass(frozen=True)
+class BulletinDetail(_BulletinHeading):
+    """Everything the detail page shows, masked or not as the policy decided."""
+
+    amount_yuan: int | None
+    bid_deadline: object
+    stage: str
+    winner: str
+    source_url: str
+    paragraphs: list[str]
+    contacts: list[ContactView]
+    access: ContactAccess
+
+
+def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
+    """A published bulletin's page for one viewer; raises Bulletin.DoesNotExist."""
+    bulletin = (
         Bulletin.objects.published()
-        .defer("search_vector")
+        .defer("search_vector", "title_vector", "contact_vector")
         .select_related("category", "region", "city", "province")
-        .prefetch_related(Prefetch("contacts", queryset=Contact.objects.order_by("position", "id")))
+        .prefetch_related(_CONTACTS)
         .get(pk=pk)
+    )
+    access = contact_access(viewer, bulletin.pk)
+    contacts = list(bulletin.contacts.all())
+    values = () if access.visible else contact_values(contacts)
+    paragraphs = bulletin.paragraphs
+    if not access.visible:
+        paragraphs = [mask_text(p, values=values) for p in paragraphs]
+    return BulletinDetail(
+        **_heading(
+            bulletin, bulletin.title if access.visible else mask_text(bulletin.title, values=values)
+        ),
+        amount_yuan=bulletin.amount_yuan,
+        bid_deadline=bulletin.bid_deadline,
+        stage=bulletin.stage,
+        winner=bulletin.winner,
+        source_url=bulletin.source_url,
+        paragraphs=paragraphs,
+        contacts=[contact_view(c, visible=access.visible) for c in contacts],
+        access=access,
     )
 
 
@@ -86,12 +177,17 @@ def bulletin_for_page(pk: int) -> Bulletin:
 class Listing:
     filter: BulletinFilter
     page: Page
-    rows: list[tuple[Bulletin, str]]  # (bulletin, snippet or "")
+    rows: list[BulletinRow]
 
 
-def bulletin_listing(params, *, page_number=1, contacts_visible: bool, per_page=PAGE_SIZE):
-    """One page of the list / search, the same for the list page and the feeds."""
-    bulletin_filter = BulletinFilter(params or None, queryset=Bulletin.objects.published())
+def bulletin_listing(params, *, viewer, page_number=1, per_page=PAGE_SIZE):
+    """One page of the list / search for a viewer (feeds pass viewer=None: masked)."""
+    rights = member_rights(viewer)
+    bulletin_filter = BulletinFilter(
+        params or None,
+        queryset=Bulletin.objects.published(),
+        search_contacts=rights.searches_contacts,
+    )
     matched = bulletin_filter.qs
     query = bulletin_filter.parsed_query
     cap = SEARCH_COUNT_CAP if query else COUNT_CAP
@@ -109,12 +205,11 @@ def bulletin_listing(params, *, page_number=1, contacts_visible: bool, per_page=
     )
     page = paginator.get_page(page_number)
     ids = list(page.object_list)
-    by_id = Bulletin.objects.filter(pk__in=ids).for_listing(with_body=bool(query.include))
+    by_id = (
+        Bulletin.objects.filter(pk__in=ids).for_listing(with_body=True).prefetch_related(_CONTACTS)
+    )
     by_id = {b.pk: b for b in by_id}
-    bulletins = [by_id[pk] for pk in ids if pk in by_id]
+    visible = visible_bulletin_ids(viewer, ids)
     terms = query.highlight_terms
-    rows = [
-        (b, snippet(b.body, terms, contacts_visible=contacts_visible) if terms else "")
-        for b in bulletins
-    ]
+    rows = [_row(by_id[pk], visible=pk in visible, terms=terms) for pk in ids if pk in by_id]
     return Listing(bulletin_filter, page, rows)

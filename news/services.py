@@ -113,6 +113,17 @@ def bulletin_set_status(*, bulletin_ids: Sequence[int], status: str) -> int:
     return changed
 
 
+def bulletin_refresh_vectors(*, bulletin_id: int) -> None:
+    """Rebuild one bulletin's search vectors from its current text and contacts."""
+    bulletin = Bulletin.objects.filter(pk=bulletin_id).select_related(None).first()
+    if bulletin is None:
+        return  # deleted together with its contacts
+    bulletin.refresh_vectors()
+    Bulletin.objects.filter(pk=bulletin_id).update(
+        **{field: getattr(bulletin, field) for field in Bulletin.VECTOR_FIELDS}
+    )
+
+
 # --- import -----------------------------------------------------------------------------
 
 
@@ -261,11 +272,12 @@ def _store_page(name, parsed, fingerprint, publish, cache) -> FileResult:
                 status=Bulletin.Status.PUBLISHED if publish else Bulletin.Status.DRAFT,
             )
             bulletin.region = _region_for(parsed.region, cache)
+            contacts = _contacts_of(parsed)
+            bulletin._index_contacts = contacts  # the vectors mask them without a query
             bulletin.full_clean(
                 exclude=["category", "region"], validate_unique=False, validate_constraints=False
             )
             bulletin.save()
-            contacts = _contacts_of(parsed)
             for contact in contacts:
                 contact.bulletin = bulletin
             Contact.objects.bulk_create(contacts)

@@ -1,4 +1,5 @@
-"""Cached anonymous pages are dropped whenever a bulletin or its contacts change."""
+"""Cached anonymous pages are dropped whenever a bulletin or its contacts change; a
+contact's change also rebuilds its bulletin's search vectors (what masking hides)."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -11,3 +12,10 @@ from portal.pagecache import invalidate_pages_after_commit
 @receiver([post_save, post_delete], sender=Contact)
 def bulletin_changed(sender, **kwargs):
     invalidate_pages_after_commit()
+
+
+@receiver([post_save, post_delete], sender=Contact)
+def contact_changed(sender, instance, **kwargs):
+    from news.services import bulletin_refresh_vectors
+
+    bulletin_refresh_vectors(bulletin_id=instance.bulletin_id)

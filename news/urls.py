@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("bulletins/", views.bulletin_list, name="bulletin-list"),
     path("bulletins/<int:pk>/", views.bulletin_detail, name="bulletin-detail"),
+    path("bulletins/<int:pk>/reveal/", views.bulletin_reveal, name="bulletin-reveal"),
     path("bulletins/feed/rss/", BulletinFeed(), name="bulletin-feed-rss"),
     path("bulletins/feed/atom/", BulletinAtomFeed(), name="bulletin-feed-atom"),
     path("regions/<int:pk>/children/", views.region_children, name="region-children"),

@@ -55,10 +55,17 @@ def invalidate_pages() -> None:
         cache.set(GENERATION_KEY, 1, timeout=None)
 
 
-def _key(request) -> str:
+def _access_key(request) -> str:
+    """The access policy's answer for this viewer: only pages that mask are cacheable."""
+    from members.access import member_rights
+
+    return "open" if member_rights(request.user).sees_contacts else "masked"
+
+
+def _key(request, access: str) -> str:
     generation = cache.get(GENERATION_KEY, 0)
     query = "&".join(f"{k}={v}" for k, v in sorted(request.GET.lists()))
-    raw = f"{generation}|{get_language()}|{request.get_host()}|{request.path}|{query}"
+    raw = f"{generation}|{access}|{get_language()}|{request.get_host()}|{request.path}|{query}"
     return "pagecache:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -68,7 +75,10 @@ def cache_anonymous_page(view):
         seconds = settings.PAGE_CACHE_SECONDS
         if seconds <= 0 or request.method != "GET" or request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        key = _key(request)
+        access = _access_key(request)
+        if access != "masked":
+            return view(request, *args, **kwargs)
+        key = _key(request, access)
         hit = cache.get(key)
         if hit is not None:
             content, content_type = hit

@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from members import views as member_views
 from portal import views
 
 admin.site.site_header = "中国建设招标网 · 编辑后台"
@@ -10,10 +10,13 @@ admin.site.index_title = "内容与会员管理"
 
 urlpatterns = [
     path("", include("news.urls")),
-    path("membership/", views.membership, name="membership"),
+    path("membership/", member_views.plans, name="membership"),
+    path("membership/apply/", member_views.apply, name="membership-apply"),
     path("feedback/", views.feedback, name="feedback"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Before allauth's own: the same login, answering 429 when throttled.
+    path("accounts/login/", member_views.ThrottledLoginView.as_view(), name="account_login"),
+    path("accounts/profile/", member_views.account, name="member-account"),
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -18,9 +18,5 @@ def healthz(request):
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
 
 
-def membership(request):
-    return render(request, "membership.html")
-
-
 def feedback(request):
     return render(request, "feedback.html")

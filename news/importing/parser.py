@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from news import contact_patterns as patterns
+
 from .decoding import ParseError, decode_bytes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -364,6 +366,13 @@ def _extract_stage(body: str) -> str:
 # --- contacts ------------------------------------------------------------------------------
 
 # Organisation labels -> normalised role.  Synonyms collapse; other roles stay as written.
+# Shared with masking (news/masking.py), so what the parser finds, masking hides.
+_PERSON_LABELS, _TITLED_PERSON_LABELS = patterns.PERSON_LABELS, patterns.TITLED_PERSON_LABELS
+_TITLE_LABELS, _PHONE_LABELS = patterns.TITLE_LABELS, patterns.PHONE_LABELS
+_MOBILE_LABELS, _EMAIL_LABELS = patterns.MOBILE_LABELS, patterns.EMAIL_LABELS
+_MOBILE, _LANDLINE, _EMAIL = patterns.MOBILE, patterns.LANDLINE, patterns.EMAIL
+_label_pattern = patterns.label_pattern
+
 _ORG_ROLES = {
     "招标人": "招标人",
     "招标单位": "招标人",
@@ -389,13 +398,6 @@ _ORG_ROLES = {
     "代理机构": "招标代理",
     "采购代理机构": "采购代理",
 }
-_PERSON_LABELS = ("联系人", "项目联系人")
-# People named by their job; they become contacts only if contact details follow.
-_TITLED_PERSON_LABELS = ("项目经理", "项目负责人", "技术负责人", "总监理工程师", "项目总监")
-_TITLE_LABELS = ("职务", "职位")
-_PHONE_LABELS = ("电话", "联系电话", "座机", "办公电话", "固定电话", "联系方式")
-_MOBILE_LABELS = ("手机", "手机号", "手机号码", "移动电话")
-_EMAIL_LABELS = ("电子邮件", "电子邮箱", "邮箱", "邮件", "email", "e-mail")
 _IGNORED_LABELS = ("地址", "联系地址", "邮编", "邮政编码", "传真", "网址", "开户银行", "账号")
 
 _LABEL_KINDS: dict[str, str] = {
@@ -411,13 +413,6 @@ _LABEL_KINDS: dict[str, str] = {
 }
 
 
-def _label_pattern(label: str) -> str:
-    # Short labels are often letter-spaced to align with longer ones: "联 系 人:", "电 话:".
-    if label.isascii() or len(label) > 3:
-        return re.escape(label)
-    return " ?".join(map(re.escape, label))
-
-
 # Labels need a colon but no preceding space: "联系人:王建明联系电话:0511-…" splits too.
 _FIELD = re.compile(
     r"(" + "|".join(map(_label_pattern, sorted(_LABEL_KINDS, key=len, reverse=True))) + r")\s*:\s*",
@@ -427,12 +422,6 @@ _FIELD = re.compile(
 # prose ends it.
 _ANY_LABEL_LINE = re.compile(r"^[^:]{1,12}:")
 
-_MOBILE = re.compile(r"(?<![\d-])(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
-_LANDLINE = re.compile(
-    r"(?<![\d-])(?:\(0\d{2,3}\)\s?|0\d{2,3}[- ]?|[48]00-?\d{3}-?)?\d{4}-?\d{3,4}"
-    r"(?:(?:-|转)\d{1,6})?(?!\d)"
-)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _PARENTHESISED = re.compile(r"\([^()]*\)")
 
 

@@ -8,13 +8,6 @@ from news.tests.factories import BulletinFactory, ContactFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    editor = User.objects.create_user("editor", password="x", is_staff=True, is_superuser=True)
-    client.force_login(editor)
-    return client
-
-
 @pytest.mark.parametrize(
     "name",
     ["admin:news_bulletin_changelist", "admin:news_bulletin_add", "admin:news_region_changelist"],

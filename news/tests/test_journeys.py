@@ -55,7 +55,10 @@ def test_find_a_lead_by_province_and_city_then_read_it(live_server, page):
     page.click("text=镇江新区港南路道路提升改造工程施工招标公告")
     assert page.locator("h1").inner_text() == "镇江新区港南路道路提升改造工程施工招标公告"
     assert "江苏-镇江-镇江新区" in page.locator("p.meta").inner_text()
-    assert "0511-83000001" in page.locator("section.contacts").inner_text()
+    contacts = page.locator("section.contacts").inner_text()
+    assert "0511-8*******" in contacts and "王**" in contacts
+    assert "0511-83000001" not in contacts and "王建明" not in contacts
+    assert "4000-156-001" in contacts and "查看会员套餐" in contacts
 
 
 def test_search_from_home_page_highlights_terms(live_server, page):

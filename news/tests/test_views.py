@@ -139,7 +139,8 @@ class TestListFilters:
 
 
 class TestDetail:
-    def test_shows_body_meta_source_and_contacts(self, client):
+    def test_shows_body_meta_source_and_contacts(self, staff_client):
+        client = staff_client
         bulletin = BulletinFactory(
             title="镇江新区港南路道路提升改造工程",
             region=region("江苏-镇江-镇江新区"),

@@ -1,0 +1,229 @@
+"""Writes for memberships: activation, early end, daily upkeep, applications, reveals."""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import ContactReveal, MembershipApplication, Plan, Subscription, User
+from portal.emails import build_email
+
+logger = logging.getLogger(__name__)
+
+MAX_MONTHS = 60
+REMINDER_DAYS = (7, 1)
+
+
+class MembershipError(ValueError):
+    """A request staff or a member can correct; the message says what and why."""
+
+
+def subscription_activate(
+    *,
+    user: User,
+    plan: Plan,
+    months: int = 12,
+    starts_on: datetime.date | None = None,
+    by: User | None,
+    order_reference: str = "",
+    amount_paid_fen: int = 0,
+    note: str = "",
+) -> Subscription:
+    """Start a paid period. Without a start date it follows the member's current period
+    (a renewal extends from the current end date); nothing earlier is changed."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise MembershipError(
+            _("开通时长 %(m)s 个月无效:应为 1–%(max)s 个月。") % {"m": months, "max": MAX_MONTHS}
+        )
+    if amount_paid_fen < 0:
+        raise MembershipError(_("实收金额不能为负数。"))
+    with transaction.atomic():
+        # One activation at a time per member, so two renewals cannot both follow one end.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        today = timezone.localdate()
+        if starts_on is None:
+            latest = (
+                Subscription.objects.filter(user=user, ends_on__gte=today)
+                .exclude(status=Subscription.Status.ENDED)
+                .order_by("-ends_on")
+                .values_list("ends_on", flat=True)
+                .first()
+            )
+            starts_on = latest + datetime.timedelta(days=1) if latest else today
+        ends_on = starts_on + relativedelta(months=months) - datetime.timedelta(days=1)
+        subscription = Subscription.objects.create(
+            user=user,
+            plan=plan,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            status=Subscription.Status.ACTIVE,
+            activated_by=by,
+            order_reference=order_reference.strip(),
+            amount_paid_fen=amount_paid_fen,
+            note=note.strip(),
+        )
+    logger.info("subscription %s activated for user %s by %s", subscription.pk, user.pk, by)
+    return subscription
+
+
+def subscription_end_early(*, subscription: Subscription, reason: str, by: User | None) -> None:
+    """End a period before its date; the member loses access on their next request."""
+    reason = reason.strip()
+    if not reason:
+        raise MembershipError(_("提前终止会员必须填写原因。"))
+    with transaction.atomic():
+        row = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if row.status == Subscription.Status.ENDED:
+            raise MembershipError(_("该会员记录已经终止。"))
+        row.status = Subscription.Status.ENDED
+        row.ended_at = timezone.now()
+        row.ended_by = by
+        row.end_reason = reason
+        row.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
+    subscription.refresh_from_db()
+
+
+@dataclass
+class DailyReport:
+    expired: int
+    reminders_sent: int
+
+
+def subscriptions_daily(*, today: datetime.date | None = None) -> DailyReport:
+    """Mark lapsed periods and send renewal reminders 7 and 1 days before the end.
+
+    Each reminder is claimed by a conditional UPDATE before it is sent, so running the
+    job twice (or on two beat hosts) sends nothing new. A member whose next period is
+    already booked gets no reminder."""
+    today = today or timezone.localdate()
+    expired = Subscription.objects.filter(
+        status=Subscription.Status.ACTIVE, ends_on__lt=today
+    ).update(status=Subscription.Status.EXPIRED)
+    sent = 0
+    for days in REMINDER_DAYS:
+        field = f"reminded_{days}_at"
+        due = Subscription.objects.filter(
+            status=Subscription.Status.ACTIVE,
+            ends_on=today + datetime.timedelta(days=days),
+            **{f"{field}__isnull": True},
+        ).select_related("user", "plan")
+        for subscription in due:
+            if _renewed(subscription):
+                continue
+            claimed = Subscription.objects.filter(
+                pk=subscription.pk, **{f"{field}__isnull": True}
+            ).update(**{field: timezone.now()})
+            if claimed:
+                _send_reminder(subscription, days)
+                sent += 1
+    return DailyReport(expired=expired, reminders_sent=sent)
+
+
+def _renewed(subscription: Subscription) -> bool:
+    return (
+        Subscription.objects.filter(
+            user_id=subscription.user_id, starts_on__gt=subscription.ends_on
+        )
+        .exclude(status=Subscription.Status.ENDED)
+        .exists()
+    )
+
+
+def _send_reminder(subscription: Subscription, days: int) -> None:
+    if not subscription.user.email:
+        return
+    build_email(
+        "renewal_reminder",
+        to=[subscription.user.email],
+        context={"subscription": subscription, "days": days},
+    ).send()
+
+
+def application_submit(
+    *, name: str, company: str, mobile: str, plan: Plan | None, message: str, user=None
+) -> MembershipApplication:
+    """Store an online application; staff are emailed after it commits."""
+    from members.tasks import application_notify_staff
+
+    application = MembershipApplication.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        name=name.strip(),
+        company=company.strip(),
+        mobile=mobile.strip(),
+        plan=plan,
+        message=message.strip(),
+    )
+    transaction.on_commit(lambda: application_notify_staff.delay(application.pk))
+    return application
+
+
+def application_notify_staff(*, application_id: int) -> int:
+    application = MembershipApplication.objects.select_related("plan", "user").get(
+        pk=application_id
+    )
+    recipients = list(settings.STAFF_NOTIFY_EMAILS) or list(
+        User.objects.filter(is_staff=True, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        logger.warning("application %s: no staff email to notify", application_id)
+        return 0
+    build_email(
+        "application_staff",
+        to=recipients,
+        context={"application": application, "admin_path": _admin_path(application)},
+    ).send()
+    return len(recipients)
+
+
+def _admin_path(application: MembershipApplication) -> str:
+    from django.urls import reverse
+
+    return reverse("admin:members_membershipapplication_change", args=[application.pk])
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, quota: int):
+        super().__init__(quota)
+        self.quota = quota
+
+
+class NotEntitled(Exception):
+    pass
+
+
+def contact_reveal(*, user: User, bulletin_id: int, ip: str | None) -> ContactReveal | None:
+    """Spend one of today's reveals on a bulletin (a second view that day is free).
+
+    Returns None for staff (they see everything, nothing is counted). Raises NotEntitled
+    without an active plan that shows contacts, QuotaExceeded past the daily quota. The
+    member's row is locked while counting, so parallel requests cannot overspend."""
+    from members.access import member_rights
+
+    if user.is_staff:
+        return None
+    today = timezone.localdate()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        rights = member_rights(user, fresh=True)
+        if not rights.sees_contacts:
+            raise NotEntitled
+        existing = ContactReveal.objects.filter(user=user, bulletin_id=bulletin_id, day=today)
+        if (found := existing.first()) is not None:
+            return found
+        used = ContactReveal.objects.filter(user=user, day=today).count()
+        if used >= rights.daily_quota:
+            raise QuotaExceeded(rights.daily_quota)
+        try:
+            with transaction.atomic():
+                return ContactReveal.objects.create(
+                    user=user, bulletin_id=bulletin_id, day=today, ip=ip or None
+                )
+        except IntegrityError:
+            return existing.get()
