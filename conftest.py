@@ -50,3 +50,60 @@ def staff_client(django_user_model):
     )
     # A client of its own: tests compare what staff and an anonymous `client` see.
     return login_with_second_factor(Client(), editor)
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback (aiosmtpd); mail goes there and is parsed back."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            self.messages.append(message)
+            return "250 OK"
+
+        def wait_for(self, count, timeout=15.0):
+            import time
+
+            deadline = time.monotonic() + timeout
+            while len(self.messages) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return self.messages
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def celery_worker(settings):
+    """A real Celery worker (in this process) consuming the Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "tests need the Redis broker"
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker

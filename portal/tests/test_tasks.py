@@ -1,19 +1,8 @@
 """Celery against the real Redis broker with a real (in-process) worker."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 
-from portal.celery import app
 from portal.health import HEARTBEAT_KEY, worker_state
-
-
-@pytest.fixture
-def celery_worker():
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "tests need the Redis broker"
-    app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

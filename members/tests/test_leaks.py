@@ -1,0 +1,293 @@
+"""The leak matrix: contacts reach only paying members (after a reveal) and staff.
+
+Fixture contacts carry unique marker values, printed in the bulletin's contacts and inline
+in its body in the formats masking used to miss (spaced labels, (0511)…, bare local
+numbers, 400 numbers, 总监理工程师:…). Every public URL is fetched as each kind of viewer
+and the markers — and any fragment longer than what the mask shows — must appear only
+for the paid member who revealed the bulletin and for staff.
+"""
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from conftest import login_with_second_factor
+from members import services
+from members.models import ContactReveal, Subscription
+from members.tests.factories import UserFactory, paid_member, plan
+from news.tests.factories import BulletinFactory, ContactFactory, region
+
+pytestmark = pytest.mark.django_db
+
+TITLE = "镇江新区滨江大道综合管廊工程施工招标公告"
+BODY = (
+    "一、招标条件\n\n本招标项目镇江新区滨江大道综合管廊工程已由镇江新区经济发展局批准建设。\n\n"
+    "二、联系方式\n\n"
+    "招标人:镇江新区滨江建设发展有限公司\n"
+    "联 系 人:欧阳晓\n"
+    "电 话:(0511)87654321\n"
+    "项目经理:慕容复 手机:13912345678\n"
+    "总监理工程师:端木蓉\n"
+    "电子邮件:marker-lead@zz-example.com\n"
+    "办公电话:86661234\n"
+    "服务热线:400-820-1234"
+)
+# Full values and fragments longer than the mask shows (欧** shows one character, 0511-8…
+# one digit of the local number, 139… three digits of the mobile).
+MARKERS = [
+    "欧阳晓",
+    "阳晓",
+    "欧阳",
+    "慕容复",
+    "容复",
+    "端木蓉",
+    "木蓉",
+    "87654321",
+    "7654321",
+    "13912345678",
+    "12345678",
+    "marker-lead",
+    "86661234",
+    "6661234",
+    "8201234",
+    "820-1234",
+]
+SEARCHES = [
+    "欧阳晓",
+    "阳晓",
+    "慕容复",
+    "端木蓉",
+    "87654321",
+    "0511-87654321",
+    "13912345678",
+    "marker-lead@zz-example.com",
+    "marker",
+    "86661234",
+    "400-820-1234",
+]
+
+
+@pytest.fixture
+def lead():
+    bulletin = BulletinFactory(title=TITLE, body=BODY, region=region("江苏-镇江-镇江新区"))
+    ContactFactory(
+        bulletin=bulletin,
+        organization="镇江新区滨江建设发展有限公司",
+        role="招标人",
+        person="欧阳晓",
+        phone="(0511)87654321",
+        mobile="",
+        email="marker-lead@zz-example.com",
+    )
+    ContactFactory(
+        bulletin=bulletin,
+        organization="江苏滨江建设集团有限公司",
+        role="中标人",
+        person="慕容复",
+        title="项目经理",
+        phone="86661234",
+        mobile="13912345678",
+        email="",
+    )
+    return bulletin
+
+
+def _client(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewers(lead):
+    """Every kind of viewer; the paid member has revealed `lead` today."""
+    today = timezone.localdate()
+    lapsed = UserFactory()
+    Subscription.objects.create(
+        user=lapsed,
+        plan=plan("query"),
+        starts_on=today - datetime.timedelta(days=366),
+        ends_on=today - datetime.timedelta(days=1),
+    )
+    ended = paid_member()
+    services.subscription_end_early(
+        subscription=ended.subscriptions.get(), reason="客户退款", by=None
+    )
+    over_quota = paid_member(slug="query", quota=1)
+    other = BulletinFactory(title="另一条标讯")
+    services.contact_reveal(user=over_quota, bulletin_id=other.pk, ip="127.0.0.1")
+    paid = paid_member(slug="custom")
+    services.contact_reveal(user=paid, bulletin_id=lead.pk, ip="127.0.0.1")
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    return {
+        "anonymous": _client(),
+        "free": _client(UserFactory()),
+        "lapsed": _client(lapsed),
+        "ended": _client(ended),
+        "over_quota": _client(over_quota),
+        "paid_not_revealed": _client(paid_member(slug="custom")),
+        "paid": _client(paid),
+        "staff": login_with_second_factor(Client(), staff),
+    }
+
+
+MASKED = ["anonymous", "free", "lapsed", "ended", "over_quota", "paid_not_revealed"]
+
+
+def _public_urls(lead) -> list[str]:
+    detail = lead.get_absolute_url()
+    return [
+        reverse("home"),
+        reverse("bulletin-list"),
+        reverse("bulletin-list") + "?q=管廊",
+        reverse("bulletin-list") + "?q=联系",
+        reverse("bulletin-list") + "?q=电话&title_only=",
+        reverse("bulletin-list") + f"?province={lead.province_id}",
+        detail,
+        reverse("bulletin-feed-rss"),
+        reverse("bulletin-feed-atom"),
+        reverse("bulletin-feed-rss") + "?q=管廊",
+        reverse("bulletin-feed-atom") + "?q=联系人",
+        "/sitemap.xml",
+        "/sitemap-bulletins.xml",
+        reverse("region-children", args=[lead.province_id]),
+        reverse("membership"),
+        reverse("membership-apply"),
+    ]
+
+
+def _everything(response) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    return headers + "\n" + response.content.decode()
+
+
+def test_markers_never_reach_viewers_without_the_right(viewers, lead):
+    urls = _public_urls(lead)
+    for who in MASKED:
+        client = viewers[who]
+        pages = [client.get(url) for url in urls]
+        if who != "anonymous":
+            pages.append(client.get(reverse("member-account")))
+        for url, response in zip(urls, pages, strict=False):
+            assert response.status_code == 200, (who, url)
+            text = _everything(response)
+            leaked = [m for m in MARKERS if m in text]
+            assert not leaked, f"{who} sees {leaked} on {url}"
+
+
+def test_masked_page_shows_what_is_hidden_and_how_to_get_it(viewers, lead):
+    html = viewers["anonymous"].get(lead.get_absolute_url()).content.decode()
+    assert "欧**" in html and "(0511)8*******" in html and "139********" in html
+    assert "端**" in html and "8*******" in html and "m***@zz-example.com" in html
+    assert "4000-156-001" in html and reverse("membership") in html
+    assert reverse("membership-apply") in html
+    # Organisation names stay public.
+    assert "镇江新区滨江建设发展有限公司" in html
+
+
+def test_paid_member_who_revealed_and_staff_see_everything(viewers, lead):
+    for who in ("paid", "staff"):
+        html = viewers[who].get(lead.get_absolute_url()).content.decode()
+        for marker in ("欧阳晓", "慕容复", "端木蓉", "87654321", "13912345678", "86661234"):
+            assert marker in html, (who, marker)
+        assert "marker-lead@zz-example.com" in html
+        snippet = viewers[who].get(reverse("bulletin-list") + "?q=联系").content.decode()
+        assert "欧阳晓" in snippet, who
+
+
+def test_searching_a_contact_value_finds_nothing_without_the_right(viewers, lead):
+    for who in MASKED:
+        if who == "paid_not_revealed" or who == "over_quota":
+            continue  # paying members may search contacts (results stay masked)
+        for term in SEARCHES:
+            for extra in ("", "&title_only=on", "&sort=newest"):
+                html = viewers[who].get(f"/bulletins/?q={term}{extra}").content.decode()
+                assert TITLE not in html, f"{who} finds the bulletin by {term!r}"
+            feed = viewers[who].get(f"/bulletins/feed/rss/?q={term}").content.decode()
+            assert TITLE not in feed, f"{who}'s feed finds the bulletin by {term!r}"
+    # Excluding a contact value must not reveal it either: the bulletin stays listed.
+    html = viewers["anonymous"].get("/bulletins/?q=管廊 -欧阳晓").content.decode()
+    assert TITLE in html
+
+
+def test_members_who_see_contacts_can_search_by_them_results_stay_masked(viewers, lead):
+    client = viewers["paid_not_revealed"]
+    for term in ("13912345678", "欧阳晓", "marker-lead@zz-example.com", "0511-87654321"):
+        html = client.get(f"/bulletins/?q={term}").content.decode()
+        results = html[html.index('<ul class="bulletins">') :]
+        assert TITLE in results, term
+        assert "13912345678" not in results and "欧阳晓" not in results
+    assert TITLE in viewers["staff"].get("/bulletins/?q=慕容复").content.decode()
+
+
+def test_pages_for_signed_in_users_are_private_and_never_cached(viewers, lead, settings):
+    settings.PAGE_CACHE_SECONDS = 60
+    url = lead.get_absolute_url()
+    first = viewers["anonymous"].get(url)
+    assert first["X-Page-Cache"] == "miss"
+    paid = viewers["paid"].get(url)
+    assert "X-Page-Cache" not in paid and "欧阳晓" in paid.content.decode()
+    assert "private" in paid["Cache-Control"]
+    assert "Cookie" in paid["Vary"]
+    again = viewers["anonymous"].get(url)
+    assert again["X-Page-Cache"] == "hit" and "欧阳晓" not in again.content.decode()
+
+
+def test_lapse_and_early_end_take_effect_on_the_next_request(lead):
+    member = paid_member()
+    client = _client(member)
+    assert client.post(reverse("bulletin-reveal", args=[lead.pk])).status_code == 302
+    assert "欧阳晓" in client.get(lead.get_absolute_url()).content.decode()
+    services.subscription_end_early(
+        subscription=member.subscriptions.get(), reason="合同终止", by=None
+    )
+    html = client.get(lead.get_absolute_url()).content.decode()
+    assert "欧阳晓" not in html and "欧**" in html
+    assert client.post(reverse("bulletin-reveal", args=[lead.pk])).status_code == 403
+
+    # A period whose end date has passed stops counting at midnight, with no job run.
+    other = paid_member()
+    client = _client(other)
+    client.post(reverse("bulletin-reveal", args=[lead.pk]))
+    Subscription.objects.filter(user=other).update(
+        ends_on=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    assert "欧阳晓" not in client.get(lead.get_absolute_url()).content.decode()
+
+
+def test_reveal_is_a_post_counted_once_a_day(lead):
+    member = paid_member(quota=2)
+    client = _client(member)
+    detail = lead.get_absolute_url()
+    html = client.get(detail).content.decode()
+    assert "查看联系方式" in html and "今日已查看 0 / 2 条" in html and "欧阳晓" not in html
+    assert client.get(reverse("bulletin-reveal", args=[lead.pk])).status_code == 405
+    for _ in range(3):
+        client.post(reverse("bulletin-reveal", args=[lead.pk]))
+    assert ContactReveal.objects.filter(user=member).count() == 1
+    reveal = ContactReveal.objects.get(user=member)
+    assert reveal.bulletin_id == lead.pk and reveal.ip == "127.0.0.1"
+    assert "1 / 2" in client.get(reverse("member-account")).content.decode()
+
+
+def test_over_quota_gets_429_and_the_masked_view(lead):
+    member = paid_member(quota=1)
+    client = _client(member)
+    first = BulletinFactory(title="第一条")
+    assert client.post(reverse("bulletin-reveal", args=[first.pk])).status_code == 302
+    response = client.post(reverse("bulletin-reveal", args=[lead.pk]))
+    assert response.status_code == 429
+    html = response.content.decode()
+    assert "额度已用完" in html and "欧阳晓" not in html and "欧**" in html
+    assert ContactReveal.objects.filter(user=member).count() == 1
+
+
+def test_anonymous_reveal_goes_to_login_and_spends_nothing(lead):
+    response = Client().post(reverse("bulletin-reveal", args=[lead.pk]))
+    assert response.status_code == 302
+    assert reverse("account_login") in response["Location"]
+    assert not ContactReveal.objects.exists()
