@@ -16,9 +16,9 @@ towards 江苏 (镇江 especially), and organisations / sentences name hub citie
 5 % of the rows contain 镇江 and about 3 % 上海: common 2-character searches then hit tens of
 thousands of rows, as on the real site.
 
-`search_vector` is `news.search.document(title, body, extra=filter_lexemes(...))` (the
-n-grams plus province / city / district / category lexemes) and `title_vector` is
-`document(title)`, as `Bulletin.save()` sets them.
+The three vectors come from `news.search.bulletin_vectors` exactly as `Bulletin.save()`
+sets them: `search_vector` and `title_vector` from the masked title and body (plus the
+province / city / district / category lexemes), `contact_vector` from the contact values.
 
 Speed: the expensive part is `news.search.document(title, body)` (the tsvector literal), so
 worker processes generate and COPY disjoint id ranges in parallel.  Before loading, the
@@ -663,7 +663,7 @@ _STATE: dict = {}
 
 
 def _worker_init(url, regions, categories, now_ts, title_vector):
-    from news.search import document
+    from news.search import bulletin_vectors
 
     conn = connect(url)
     with conn.cursor() as cur:
@@ -674,7 +674,7 @@ def _worker_init(url, regions, categories, now_ts, title_vector):
         regions=regions,
         categories=categories,
         now_ts=now_ts,
-        document=document,
+        bulletin_vectors=bulletin_vectors,
         title_vector=title_vector,
     )
 
@@ -686,8 +686,8 @@ def _load_chunk(task):
     gen = Generator(_STATE["regions"], _STATE["categories"], rng, _STATE["now_ts"])
     from news.search import filter_lexemes
 
-    document, title_vector = _STATE["document"], _STATE["title_vector"]
-    columns = BULLETIN_COLUMNS + (", title_vector" if title_vector else "")
+    bulletin_vectors, title_vector = _STATE["bulletin_vectors"], _STATE["title_vector"]
+    columns = BULLETIN_COLUMNS + (", title_vector, contact_vector" if title_vector else "")
     bulletins, contacts = io.StringIO(), io.StringIO()
     n_contacts = 0
     for i in range(first_id, first_id + count):
@@ -695,6 +695,18 @@ def _load_chunk(task):
         region = b["region"]
         published = b["published"].isoformat()
         deadline = b.get("bid_deadline")
+        values = [c[f] for c in b["contacts"] for f in ("person", "phone", "mobile", "email")]
+        search_vector, title_vec, contact_vec = bulletin_vectors(
+            title=b["title"],
+            body=b["body"],
+            contact_values=[v for v in values if v],
+            filters=filter_lexemes(
+                province_id=region[4],
+                city_id=region[2],
+                region_id=region[0],
+                category_id=b["category_id"],
+            ),
+        )
         row = (
             i,
             b["title"],
@@ -712,21 +724,12 @@ def _load_chunk(task):
             b.get("winner", ""),
             "published",
             fingerprint(b["title"], b["paragraphs"]),
-            document(
-                b["title"],
-                b["body"],
-                extra=filter_lexemes(
-                    province_id=region[4],
-                    city_id=region[2],
-                    region_id=region[0],
-                    category_id=b["category_id"],
-                ),
-            ),
+            search_vector,
             published,
             published,
         )
-        if title_vector:  # as Bulletin.save() sets it (migration 0004 on)
-            row += (document(b["title"]),)
+        if title_vector:  # as Bulletin.save() sets them (migrations 0004 and 0006 on)
+            row += (title_vec, contact_vec)
         bulletins.write("\t".join(map(_copy_field, row)))
         bulletins.write("\n")
         for position, c in enumerate(b["contacts"]):
@@ -848,7 +851,7 @@ def check_columns(conn) -> bool:
             "WHERE table_schema = 'public' AND table_name = 'news_bulletin'"
         )
         columns = dict(cur.fetchall())
-    ours = {c.strip() for c in BULLETIN_COLUMNS.split(",")} | {"title_vector"}
+    ours = {c.strip() for c in BULLETIN_COLUMNS.split(",")} | {"title_vector", "contact_vector"}
     missing = sorted(c for c, required in columns.items() if required and c not in ours)
     if missing:
         sys.exit(f"news_bulletin has required columns this seeder does not fill: {missing}")

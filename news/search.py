@@ -16,6 +16,14 @@ BENCHMARKS.md). Without positions or weights a GIN match needs no recheck. The p
 that a term of 4+ characters also matches text holding its trigrams apart (污水处置 … 雨水
 处理); snippets show where the words really stand.
 
+Search is no oracle for contacts. `search_vector` and `title_vector` are built from the
+*masked* text (news/masking.py: stored contact values and the parser's contact patterns),
+so a phone, mobile, email or person's name, or any fragment longer than the mask shows,
+matches nothing for a visitor or free member. What masking hid, plus every stored contact
+value, goes into a third, small vector, `contact_vector`; only viewers members.access
+lets see contacts search it, each term matching either vector (one GIN BitmapOr per
+term). Results stay masked until the member reveals a bulletin.
+
 Titles get a vector of their own (`title_vector`): "title only" searches it, and ranking
 reads it instead of the large body vector. Both are built here as literals, so no
 PostgreSQL text-search parser or locale is involved.

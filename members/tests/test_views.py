@@ -242,3 +242,21 @@ def test_demo_data_holds_a_paid_and_a_free_member():
     assert paid.subscriptions.current(today).get().plan.sees_contacts
     assert not free.subscriptions.exists()
     assert Client().login(username="member", password="member-demo-2024")
+
+
+def test_signups_from_one_ip_are_throttled_with_429(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"signup": "2/m/ip"}
+    statuses = []
+    for i in range(3):
+        response = client.post(
+            reverse("account_signup"),
+            {
+                "email": f"s{i}@example.cn",
+                "password1": "Lead-hunt-2026",
+                "password2": "Lead-hunt-2026",
+            },
+        )
+        statuses.append(response.status_code)
+        client.logout()
+    assert statuses == [302, 302, 429]
+    assert "操作过于频繁" in response.content.decode()
