@@ -104,6 +104,12 @@ def celery_worker(settings):
     from portal.celery import app
 
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "tests need the Redis broker"
+    eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
-        yield worker
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=10
+        ) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = eager

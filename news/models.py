@@ -305,18 +305,26 @@ class Bulletin(models.Model):
     def __str__(self):
         return self.title
 
-    def save(self, *args, **kwargs):
-        self.set_region(self.region)
-        self.refresh_vectors()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and {"title", "body"} & set(update_fields):
-            kwargs["update_fields"] = {*update_fields, *self.VECTOR_FIELDS}
-        super().save(*args, **kwargs)
-
+    # What save() derives, and from what: the denormalised regions and the vectors.
     VECTOR_FIELDS = ("search_vector", "title_vector", "contact_vector")
+    DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
+    DERIVED_FROM = {"title", "body", "region", "category"}
 
     def get_absolute_url(self):
         return reverse("bulletin-detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and self.DERIVED_FROM & set(update_fields):
+            # save(update_fields=["region"]) must move province, city and the vectors too.
+            kwargs["update_fields"] = {*update_fields, *self.DERIVED_FIELDS}
+        super().save(*args, **kwargs)
+
+    def derive(self, contacts=None) -> None:
+        """Set every derived column (save() and the bulk import call this)."""
+        self.set_region(self.region)
+        self.refresh_vectors(contacts)
 
     def refresh_vectors(self, contacts=None) -> None:
         """Set the three search vectors (news/search.py): the public ones from the masked

@@ -180,7 +180,7 @@ class Listing:
     rows: list[BulletinRow]
 
 
-def bulletin_listing(params, *, viewer, page_number=1, per_page=PAGE_SIZE):
+def bulletin_listing(params, *, viewer, page_number=1, per_page=None):
     """One page of the list / search for a viewer (feeds pass viewer=None: masked)."""
     rights = member_rights(viewer)
     bulletin_filter = BulletinFilter(
@@ -201,7 +201,10 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=PAGE_SIZE):
     # Paginate ids only: a deep OFFSET then walks the index alone (an index-only scan),
     # and only the page's 20 rows are read from the table.
     paginator = CappedPaginator(
-        ordered.values_list("pk", flat=True), per_page, count_queryset=matched, cap=cap
+        ordered.values_list("pk", flat=True),
+        per_page or PAGE_SIZE,
+        count_queryset=matched,
+        cap=cap,
     )
     page = paginator.get_page(page_number)
     ids = list(page.object_list)

@@ -58,6 +58,19 @@ class TestBulletin:
         assert bulletin.city.name == "镇江"
         assert bulletin.region_display == "江苏-镇江-镇江新区"
 
+    def test_save_with_update_fields_region_moves_province_and_search(self, client):
+        bulletin = BulletinFactory(title="学校改扩建工程", region=region("江苏-镇江-镇江新区"))
+        shanghai = region("上海-上海-普陀区")
+        bulletin.region = shanghai
+        bulletin.save(update_fields=["region"])
+        stored = Bulletin.objects.get(pk=bulletin.pk)
+        assert (stored.province.name, stored.city.name) == ("上海", "上海")
+        found = client.get("/bulletins/", {"q": "学校", "province": stored.province_id})
+        assert "学校改扩建工程" in found.content.decode()
+        jiangsu = Region.objects.get(name="江苏", parent=None)
+        gone = client.get("/bulletins/", {"q": "学校", "province": jiangsu.pk})
+        assert "学校改扩建工程" not in gone.content.decode()
+
     def test_municipality_display_keeps_both_levels(self):
         bulletin = BulletinFactory(region=region("上海-上海-普陀区"))
         assert bulletin.region_display == "上海-上海-普陀区"

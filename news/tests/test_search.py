@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from news.models import Bulletin, Region
 from news.search import document, parse_query, tsquery
-from news.tests.factories import BulletinFactory, category, region
+from news.tests.factories import BulletinFactory, ContactFactory, category, region
 from news.tests.test_views import listed_titles
 
 pytestmark = pytest.mark.django_db
@@ -183,8 +183,13 @@ def test_search_count_has_its_own_lower_cap(client, monkeypatch):
 
 def test_deep_page_beyond_the_cap_shows_the_last_reachable_page(client, monkeypatch):
     monkeypatch.setattr("news.selectors.COUNT_CAP", 5)
+    monkeypatch.setattr("news.selectors.PAGE_SIZE", 2)
     BulletinFactory.create_batch(8)
-    assert client.get("/bulletins/", {"page": 99}).status_code == 200
+    response = client.get("/bulletins/", {"page": 99})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "第 3 / 3 页" in html  # 5 reachable rows, 2 a page
+    assert html.count('class="bulletin-row"') == 1
 
 
 class TestIndexTerms:
@@ -267,3 +272,44 @@ def test_search_query_count_constant(client, params):
     few = count()
     BulletinFactory.create_batch(27, title="镇江工程")
     assert count() == few
+
+
+class TestPythonSearchPath:
+    """The substring path `make run` uses on SQLite, run here on the same rows."""
+
+    QUERIES = ["镇江", "镇江 学校", "工程 -上海", "桥", "2.6", '"改扩建"', "-镇江"]
+
+    def test_agrees_with_the_index_search(self, corpus):
+        published = Bulletin.objects.published()
+        for raw in self.QUERIES:
+            query = parse_query(raw)
+            indexed = set(published.search(query))
+            python = set(published._search_in_python(query, title_only=False, masked=True))
+            assert python == indexed, raw
+            titles = set(published.search(query, title_only=True))
+            assert set(published._search_in_python(query, title_only=True, masked=True)) == titles
+
+    def test_contact_values_found_only_when_unmasked(self, corpus):
+        published = Bulletin.objects.published()
+        for raw in ("王建明", "13800000002"):
+            query = parse_query(raw)
+            assert not published._search_in_python(query, title_only=False, masked=True)
+            found = published._search_in_python(query, title_only=False, masked=False)
+            assert list(found) == [corpus["zj_body"]]
+
+
+def test_feed_queries_do_not_grow_with_items(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(n):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/bulletins/feed/rss/").status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(3):
+        ContactFactory(bulletin=BulletinFactory(title=f"三条之{i}"))
+    few = queries(3)
+    for i in range(17):
+        ContactFactory(bulletin=BulletinFactory(title=f"二十条之{i}"))
+    assert queries(20) == few

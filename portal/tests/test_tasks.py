@@ -13,12 +13,12 @@ def test_heartbeat_task_runs_on_worker_and_shows_in_healthz(celery_worker, clien
 
     cache.delete(HEARTBEAT_KEY)
     assert worker_state() == "unknown"
-    result = heartbeat.apply_async(ignore_result=False)
-    # A result backend is off in production; wait on the cache the task writes instead.
+    heartbeat.delay()
+    # A result backend is off in production; wait on the cache the worker writes instead.
     import time
 
     deadline = time.monotonic() + 15
     while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert result.id
+    assert cache.get(HEARTBEAT_KEY) is not None, "the worker never ran the heartbeat"
     assert client.get("/healthz").json()["worker"] == "ok"
