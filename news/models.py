@@ -310,9 +310,6 @@ class Bulletin(models.Model):
     DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
     DERIVED_FROM = {"title", "body", "region", "category"}
 
-    def get_absolute_url(self):
-        return reverse("bulletin-detail", args=[self.pk])
-
     def save(self, *args, **kwargs):
         self.derive()
         update_fields = kwargs.get("update_fields")
@@ -320,6 +317,9 @@ class Bulletin(models.Model):
             # save(update_fields=["region"]) must move province, city and the vectors too.
             kwargs["update_fields"] = {*update_fields, *self.DERIVED_FIELDS}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("bulletin-detail", args=[self.pk])
 
     def derive(self, contacts=None) -> None:
         """Set every derived column (save() and the bulk import call this)."""
