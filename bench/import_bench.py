@@ -713,7 +713,7 @@ def write_pages(generator: Generator, count: int, folder: Path) -> tuple[list[Pa
 def time_parse(folder: Path, pages: list[Page]) -> tuple[float, float, list[str]]:
     """(read seconds, parse seconds, parse problems) over the files of `folder`."""
     from news.importing import ParseError, normalised_fingerprint, parse_bytes
-    from news.importing.pipeline import sources_from_paths
+    from news.importing.sources import sources_from_paths
 
     started = time.perf_counter()
     blobs = [(source.name, source.read()) for source in sources_from_paths([folder])]
@@ -742,7 +742,8 @@ def time_import(folder: Path, profile: bool):
     """(report, seconds, profiler or None, QueryStats or None) of one end-to-end import."""
     from django.db import connection
 
-    from news.importing.pipeline import run_import, sources_from_paths
+    from news.importing.pipeline import run_import
+    from news.importing.sources import sources_from_paths
 
     if not profile:
         started = time.perf_counter()

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from news import services
-from news.importing.pipeline import run_import, sources_from_upload
+from news.importing.pipeline import run_import
+from news.importing.sources import sources_from_upload
 from news.models import Bulletin, Category, Contact, Region
 from news.selectors import category_options_forget, region_options_forget
 from news.text import normalize_body
@@ -43,6 +44,7 @@ class BulletinAdminForm(forms.ModelForm):
             "status",
             "body",
             "source_url",
+            "source_name",
             "credits",
             "amount_yuan",
             "bid_deadline",
@@ -83,6 +85,11 @@ class ImportForm(forms.Form):
     )
     draft = forms.BooleanField(label=_("导入为草稿(不直接发布)"), required=False)
     dry_run = forms.BooleanField(label=_("试运行(只检查,不写入)"), required=False)
+    allow_near_duplicates = forms.BooleanField(
+        label=_("近似重复(转载)也导入"),
+        required=False,
+        help_text=_("默认跳过与已有标讯高度相似的转载稿;确认不是同一篇时勾选后重新上传。"),
+    )
 
 
 @admin.register(Bulletin)
@@ -100,7 +107,7 @@ class BulletinAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("title", "category", "region", "published_at", "status")}),
-        (_("正文"), {"fields": ("body", "source_url", "credits")}),
+        (_("正文"), {"fields": ("body", "source_url", "source_name", "credits")}),
         (_("项目信息"), {"fields": ("amount_yuan", "bid_deadline", "stage", "winner")}),
         (_("记录"), {"fields": ("created_at", "updated_at")}),
     )
@@ -125,6 +132,7 @@ class BulletinAdmin(admin.ModelAdmin):
                 sources,
                 publish=not form.cleaned_data["draft"],
                 dry_run=form.cleaned_data["dry_run"],
+                allow_near_duplicates=form.cleaned_data["allow_near_duplicates"],
             )
         context = {
             **self.admin_site.each_context(request),

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from news.fields import BigIntArrayField
+
 
 class RegionQuerySet(models.QuerySet):
     def provinces(self):
@@ -221,6 +223,7 @@ class Bulletin(models.Model):
     published_at = models.DateTimeField(_("发布时间"), default=timezone.now)
     body = models.TextField(_("正文"), help_text=_("纯文本,段落之间空一行"))
     source_url = models.URLField(_("原文网址"), max_length=1000, blank=True)
+    source_name = models.CharField(_("来源"), max_length=60, blank=True)
     credits = models.JSONField(_("署名"), default=dict, blank=True)
     amount_yuan = models.BigIntegerField(_("金额(元)"), null=True, blank=True)
     bid_deadline = models.DateTimeField(_("投标截止时间"), null=True, blank=True)
@@ -236,6 +239,9 @@ class Bulletin(models.Model):
     search_vector = SearchVectorField(null=True, editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
     contact_vector = SearchVectorField(null=True, editable=False)
+    # MinHash LSH band keys of the body (news/importing/near_duplicates.py): reposts that
+    # are not byte-identical share some; a GIN index finds them in one lookup.
+    lsh_bands = BigIntArrayField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -300,6 +306,7 @@ class Bulletin(models.Model):
                 name="bulletin_pub_contact_search",
                 condition=Q(status="published"),
             ),
+            GinIndex(fields=["lsh_bands"], name="bulletin_lsh_bands"),
         ]
 
     def __str__(self):
@@ -307,7 +314,7 @@ class Bulletin(models.Model):
 
     # What save() derives, and from what: the denormalised regions and the vectors.
     VECTOR_FIELDS = ("search_vector", "title_vector", "contact_vector")
-    DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
+    DERIVED_FIELDS = ("province", "city", "lsh_bands", *VECTOR_FIELDS)
     DERIVED_FROM = {"title", "body", "region", "category"}
 
     def save(self, *args, **kwargs):
@@ -323,8 +330,11 @@ class Bulletin(models.Model):
 
     def derive(self, contacts=None) -> None:
         """Set every derived column (save() and the bulk import call this)."""
+        from news.importing.near_duplicates import signature_bands
+
         self.set_region(self.region)
         self.refresh_vectors(contacts)
+        self.lsh_bands = signature_bands(self.body)
 
     def refresh_vectors(self, contacts=None) -> None:
         """Set the three search vectors (news/search.py): the public ones from the masked

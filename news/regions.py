@@ -1,12 +1,20 @@
 """Administrative divisions: loading the official table and resolving page names to rows.
 
 The table is jionlp's `china_location` (province → city → county with the official
-division codes). jionlp is kept current and is also what the importer uses for money and
-phone parsing, so one maintained dependency serves both.
+division codes); nothing else of jionlp is used (the importer parses money, dates and
+phones with its own regular expressions).
 """
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+from django.db.models import Q
+
+from news.models import Region
+from news.selectors import region_options_forget
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,3 +73,82 @@ def name_variants(name: str) -> set[str]:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             variants.add(name[: -len(suffix)])
     return variants
+
+
+def regions_sync(*, region_model=None) -> int:
+    """Load the official divisions; idempotent. Returns how many rows it created.
+
+    `region_model` lets the data migration pass its historical model.
+    """
+    region_model = region_model or Region
+    by_code = dict(region_model.objects.exclude(code="").values_list("code", "id"))
+    created = 0
+    for division in official_divisions():
+        if division.code in by_code:
+            continue
+        parent_id = by_code.get(division.parent_code) if division.parent_code else None
+        row, made = region_model.objects.get_or_create(
+            parent_id=parent_id,
+            name=division.name,
+            defaults={
+                "full_name": division.full_name,
+                "alias": division.alias,
+                "code": division.code,
+                "level": division.level,
+                "verified": True,
+            },
+        )
+        if not made and not row.code:
+            # An unverified name stored earlier turned out to be official: adopt it.
+            row.code, row.full_name, row.alias, row.verified = (
+                division.code,
+                division.full_name,
+                division.alias,
+                True,
+            )
+            row.save(update_fields=["code", "full_name", "alias", "verified"])
+        by_code[division.code] = row.id
+        created += made
+    return created
+
+
+def _match_child(parent: Region | None, name: str) -> Region | None:
+    variants = name_variants(name)
+    siblings = Region.objects.filter(parent=parent)
+    return (
+        siblings.filter(Q(name__in=variants) | Q(full_name__in=variants)).first()
+        or siblings.filter(alias__in=variants, alias__regex=r"^.{2,}$").first()
+    )
+
+
+def region_resolve(names: Sequence[str]) -> Region | None:
+    """Map a page's region path (江苏-镇江-镇江新区) to the most specific Region.
+
+    A name missing from the official table is stored unverified under its parent rather
+    than dropped, so staff can review it in the admin.
+    """
+    names = [n.strip() for n in names if n and n.strip()][:3]
+    parent = None
+    for level, name in enumerate(names, start=1):
+        if parent is not None and parent.level >= level:
+            continue
+        found, found_under = _match_child(parent, name), parent
+        if found is None and parent is not None and parent.level == Region.Level.PROVINCE:
+            # "上海-普陀区": the city level of a municipality was left out.
+            only_city = list(parent.children.all()[:2])
+            if len(only_city) == 1:
+                found_under = only_city[0]
+                found_under.parent = parent
+                found = _match_child(found_under, name)
+        if found is None:
+            found_under = parent
+            found, created = Region.objects.get_or_create(
+                parent=parent, name=name, defaults={"level": level, "verified": False}
+            )
+            if created:
+                logger.info("stored unverified region %s under %s", name, parent)
+                region_options_forget(parent.pk if parent else None)
+        if found_under is not None:
+            found.parent = found_under  # already loaded: spares set_region() a query per level
+        parent = found
+    return parent

@@ -43,6 +43,7 @@ class ParsedBulletin:
     category: str
     paragraphs: tuple[str, ...]
     source_url: str = ""
+    source_name: str = ""
     credits: dict = field(default_factory=dict)
     amount_yuan: int | None = None
     deadline: datetime.datetime | None = None
@@ -84,6 +85,7 @@ def parse_text(text: str) -> ParsedBulletin:
         category=meta.category,
         paragraphs=paragraphs,
         source_url=source_url,
+        source_name=_source_name(lines),
         credits=_extract_credits(paragraphs[-1]),
         amount_yuan=_extract_amount(body),
         deadline=_extract_deadline(body),
@@ -226,17 +228,56 @@ def _is_boilerplate(line: str) -> bool:
     return _BOILERPLATE.match(line) is not None
 
 
+# Other sites' chrome after an article: the article ends at the first of these lines.
+_CHROME_END = re.compile(
+    "|".join(
+        (
+            r"[(\[【]?(?:本文|文章|信息|稿件|新闻)?来源\s*:",
+            r".{0,6}转载",
+            r"(?:责任编辑|编辑|校对|审核)\s*:",
+            r"(?:推荐阅读|相关阅读|相关新闻|相关文章|相关链接|热门推荐|热点推荐|猜你喜欢|延伸阅读)",
+            r"更多.{0,30}(?:请关注|请访问|敬请关注|欢迎关注)",
+            r"(?:分享到|上一篇|下一篇|上一条|下一条|打印本页|关闭窗口|返回顶部|返回列表)",
+            r"[【\[](?:打印|关闭|收藏)",
+        )
+    )
+)
+_SOURCE_NAME = re.compile(
+    r"(?:^|[\s(\[【])(?:本文|文章|信息|稿件|新闻)?来源\s*:\s*([^\s()\[\]【】:,;。]{2,30})"
+)
+
+
 def _cut_footer(lines: list[str]) -> tuple[list[str], str]:
-    """Body lines before the source-URL / footer marker, and the source URL."""
+    """Body lines before the source-URL / footer / other sites' chrome, and the source URL
+    (which other sites' chrome may precede)."""
+    end = len(lines)
     for i, line in enumerate(lines):
+        if _SOURCE_LINE.match(line) or _OWN_FOOTER in line or _FOOTER_START.match(line):
+            end = i
+            break
+        if i > 0 and _CHROME_END.match(line):
+            # A 来源 line opening the body is the article's own byline, not its end.
+            end = i
+            break
+    return lines[:end], _source_url(lines[end:])
+
+
+def _source_url(tail: list[str]) -> str:
+    for i, line in enumerate(tail):
         if match := _SOURCE_LINE.match(line):
             url = _URL.search(line, match.end())
-            if url is None and i + 1 < len(lines):
-                url = _URL.match(lines[i + 1])  # URL rendered as its own line
-            return lines[:i], url.group(0).rstrip(".,;") if url else ""
-        if _OWN_FOOTER in line or _FOOTER_START.match(line):
-            return lines[:i], ""
-    return lines, ""
+            if url is None and i + 1 < len(tail):
+                url = _URL.match(tail[i + 1])  # URL rendered as its own line
+            return url.group(0).rstrip(".,;") if url else ""
+    return ""
+
+
+def _source_name(lines: list[str]) -> str:
+    """The publication a page names as its source (来源:镇江日报), if any."""
+    for line in lines:
+        if (match := _SOURCE_NAME.search(line)) and not match.group(1).startswith("http"):
+            return match.group(1)
+    return ""
 
 
 # --- credits -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ CATEGORIES = [
 
 
 def seed(apps, schema_editor):
-    from news.services import regions_sync
+    from news.regions import regions_sync
 
     regions_sync(region_model=apps.get_model("news", "Region"))
     Category = apps.get_model("news", "Category")

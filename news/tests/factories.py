@@ -8,7 +8,7 @@ from news.models import Bulletin, Category, Contact, Region
 
 def region(path: str) -> Region:
     """A seeded official region by its 省-市-区 path, e.g. "江苏-镇江-镇江新区"."""
-    from news.services import region_resolve
+    from news.regions import region_resolve
 
     return region_resolve(path.split("-"))
 

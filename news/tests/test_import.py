@@ -109,7 +109,15 @@ class TestDuplicates:
         before = (Bulletin.objects.count(), Contact.objects.count())
         code, out = run(sample_dir)
         assert code == 0
-        assert out == {"imported": 0, "duplicates": 4, "errors": [], "bulletins": []}
+        assert {k: out[k] for k in ("imported", "duplicates", "errors", "bulletins")} == {
+            "imported": 0,
+            "duplicates": 4,
+            "errors": [],
+            "bulletins": [],
+        }
+        stored = set(Bulletin.objects.values_list("pk", flat=True))
+        assert {d["duplicate_of"] for d in out["duplicate_files"]} == stored
+        assert all(d["similarity"] is None for d in out["duplicate_files"])  # exact ones
         assert (Bulletin.objects.count(), Contact.objects.count()) == before
 
     def test_repost_with_other_boilerplate_and_url_is_a_duplicate(self, sample_dir, tmp_path):
@@ -124,6 +132,72 @@ class TestDuplicates:
         code, out = run(tmp_path / "repost.txt")
         assert (code, out["imported"], out["duplicates"]) == (0, 0, 1)
         assert Bulletin.objects.count() == 1
+
+    def _other_sites_copy(self, text: str) -> str:
+        """Another site's copy: its own header, no source-URL line, a paragraph dropped, a
+        sentence added, full-width punctuation, and its own footer after the article."""
+        body_start = text.index("一、招标条件")
+        body_end = text.index("如有附件或图片")
+        article = text[body_start:body_end]
+        article = article.replace(
+            "三、投标人资格要求\n\n本次招标要求投标人须具备市政公用工程施工总承包二级及以上资质,"
+            "并在人员、设备、资金等方面具有相应的施工能力。"
+            "拟派项目经理须具备市政公用工程专业二级及以上注册建造师执业资格。\n\n",
+            "",
+        )
+        article = article.replace(
+            "计划工期:300日历天。", "计划工期:300日历天。本项目为市级重点工程。"
+        )
+        article = article.replace(":", "：").replace(",", "，")
+        header = text[: text.index("招标公告正文") + len("招标公告正文")].replace(
+            "办理会员咨询热线:4000-156-001", "华东建设信息网 首页 > 招标信息 > 正文"
+        )
+        return (
+            header
+            + "\n\n"
+            + article
+            + "来源:镇江市公共资源交易网\n转载请注明出处\n责任编辑:小王\n"
+            + "推荐阅读\n镇江新区某道路工程招标公告\n更多精彩内容请关注本站微信公众号\n"
+            + "分享到: 微信 微博\n上一篇:某某工程\n下一篇:某某工程\n"
+        )
+
+    def test_other_sites_copy_is_reported_as_a_near_duplicate(self, sample_dir, tmp_path):
+        _, first = run(sample_dir / "001_tender_gangnan_road.txt")
+        original = first["bulletins"][0]["id"]
+        text = (sample_dir / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        (tmp_path / "copy.txt").write_text(self._other_sites_copy(text), encoding="utf-8")
+        code, out = run(tmp_path / "copy.txt")
+        assert (code, out["imported"], out["duplicates"]) == (0, 0, 1)
+        [dup] = out["duplicate_files"]
+        assert dup["duplicate_of"] == original and 0.8 <= dup["similarity"] < 1
+        assert Bulletin.objects.count() == 1
+
+        # Staff can store it anyway; its body ends where the article ends.
+        call_command(
+            "import_bulletins",
+            str(tmp_path / "copy.txt"),
+            "--allow-near-duplicates",
+            stdout=io.StringIO(),
+        )
+        copy = Bulletin.objects.exclude(pk=original).get()
+        assert copy.source_name == "镇江市公共资源交易网"
+        for chrome in ("转载", "责任编辑", "推荐阅读", "更多精彩", "分享到", "上一篇", "华东建设"):
+            assert chrome not in copy.body, chrome
+
+    def test_another_project_from_the_same_template_is_not_a_duplicate(self, sample_dir, tmp_path):
+        run(sample_dir / "001_tender_gangnan_road.txt")
+        text = (sample_dir / "001_tender_gangnan_road.txt").read_text(encoding="utf-8")
+        other = (
+            text.replace("港南路(大港段)", "港北路(丁卯段)")
+            .replace("港南路(金港大道至通港路段)", "港北路(丁卯桥至银山路段)")
+            .replace("3860.52万元", "2750.10万元")
+            .replace("王建明", "赵海平")
+            .replace("0511-83000001", "0511-83000019")
+            .replace("example-001.html", "example-017.html")
+        )
+        (tmp_path / "other.txt").write_text(other, encoding="utf-8")
+        code, out = run(tmp_path / "other.txt")
+        assert (code, out["imported"], out["duplicates"]) == (0, 1, 0)
 
     def test_the_same_page_twice_in_one_run(self, sample_dir, tmp_path):
         page = (sample_dir / "001_tender_gangnan_road.txt").read_bytes()

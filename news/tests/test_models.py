@@ -6,7 +6,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from news.models import Bulletin, Contact, Region
-from news.services import region_resolve
+from news.regions import region_resolve
 from news.tests.factories import BulletinFactory, ContactFactory, category, region
 
 pytestmark = pytest.mark.django_db

@@ -45,7 +45,8 @@ def test_an_import_invalidates_once(client, django_capture_on_commit_callbacks):
 
     from django.core.cache import cache
 
-    from news.importing.pipeline import run_import, sources_from_paths
+    from news.importing.pipeline import run_import
+    from news.importing.sources import sources_from_paths
     from portal.pagecache import GENERATION_KEY
 
     client.get("/bulletins/")

@@ -4,7 +4,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from news.importing.pipeline import run_import, sources_from_paths
+from news.importing.pipeline import run_import
+from news.importing.sources import sources_from_paths
 
 PROGRESS_THRESHOLD = 50  # below this a bar is noise
 
@@ -17,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--draft", action="store_true", help="导入为草稿(默认直接发布)")
         parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
         parser.add_argument("--dry-run", action="store_true", help="只解析并报告,不写入")
+        parser.add_argument(
+            "--allow-near-duplicates",
+            action="store_true",
+            help="与已有标讯近似重复(转载)的页面也导入",
+        )
 
     def execute(self, *args, **options):
         try:
@@ -42,6 +48,7 @@ class Command(BaseCommand):
             sources,
             publish=not options["draft"],
             dry_run=options["dry_run"],
+            allow_near_duplicates=options["allow_near_duplicates"],
             progress=(lambda _result: bar.update()) if bar else None,
         )
         if bar:
@@ -67,3 +74,13 @@ class Command(BaseCommand):
         )
         for result in report.errors:
             self.stderr.write(_("失败: %s") % result.error)
+        for result in report.duplicates:
+            if result.near_duplicate:
+                self.stdout.write(
+                    _("近似重复(转载): %(file)s 与 #%(of)s 相似度 %(sim)s")
+                    % {
+                        "file": result.file,
+                        "of": result.duplicate_of or "-",
+                        "sim": result.similarity,
+                    }
+                )

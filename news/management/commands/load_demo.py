@@ -7,7 +7,8 @@ from django.db import transaction
 
 from members.models import Plan, User
 from members.services import subscription_activate
-from news.importing.pipeline import run_import, sources_from_paths
+from news.importing.pipeline import run_import
+from news.importing.sources import sources_from_paths
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "bulletins"
 # (email, password, is_staff, plan slug or None) — README states these logins.

@@ -1,0 +1,323 @@
+"""Storing parsed pages: duplicates, reposts, and one multi-row INSERT per batch.
+
+A batch (news.importing.pipeline sends 100 files) is parsed, then checked against what is
+stored and against its own earlier pages: the same source URL or normalised title + body
+is a duplicate, and so is a repost that is not byte-identical (news/importing/
+near_duplicates.py), reported with the original and the similarity. The new pages are
+written with one INSERT for the bulletins and one for their contacts, in one transaction.
+If that INSERT fails (a row another import stored meanwhile, a value the database
+refuses), the batch falls back to one savepoint per file, so a bad file leaves nothing
+behind and the others are still stored.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from news.importing import near_duplicates
+from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
+from news.models import Bulletin, Category, Contact, Region
+from news.regions import region_resolve
+from news.selectors import category_options_forget
+from news.text import join_paragraphs
+from portal.pagecache import invalidate_pages_after_commit, invalidation_batched
+
+logger = logging.getLogger(__name__)
+
+# Candidates verified per page (ranked by shared LSH bands): a repost shares many.
+NEAR_DUPLICATE_CANDIDATES = 3
+
+
+@dataclass
+class FileResult:
+    file: str
+    status: str  # "imported" | "duplicate" | "error"
+    error: str = ""
+    bulletin_id: int | None = None
+    url: str = ""
+    duplicate_of: int | None = None
+    similarity: float | None = None  # set for a near-duplicate (a repost, not identical)
+
+    @property
+    def near_duplicate(self) -> bool:
+        return self.similarity is not None
+
+
+@dataclass
+class _Page:
+    index: int
+    name: str
+    parsed: ParsedBulletin
+    fingerprint: str
+    bands: list[int]
+    body: str
+
+
+def bulletins_import(
+    *,
+    files: list[tuple[str, bytes]],
+    publish: bool = True,
+    dry_run: bool = False,
+    allow_near_duplicates: bool = False,
+    cache: dict | None = None,
+) -> list[FileResult]:
+    """Import a batch of scraped pages; one result per file, in input order.
+
+    `allow_near_duplicates` stores reposts anyway (staff's "import anyway"); exact
+    duplicates are never stored twice, so re-running an import changes nothing.
+    """
+    cache = {} if cache is None else cache
+    results: list[FileResult | None] = [None] * len(files)
+    pages = []
+    for i, (name, data) in enumerate(files):
+        try:
+            parsed = parse_bytes(data)
+        except ParseError as exc:
+            results[i] = FileResult(name, "error", error=f"{name}: {exc}")
+            continue
+        body = join_paragraphs(parsed.paragraphs)
+        bands = near_duplicates.signature_bands(body)
+        pages.append(_Page(i, name, parsed, normalised_fingerprint(parsed), bands, body))
+    known = _known_pages(pages)
+    fresh: list[_Page] = []
+    for page in pages:
+        duplicate = _duplicate_in(known, page)
+        if duplicate is None and not allow_near_duplicates:
+            duplicate = _near_duplicate(page, fresh)
+        if duplicate is not None:
+            results[page.index] = duplicate
+            continue
+        fresh.append(page)
+        known[("fp", page.fingerprint)] = 0  # later pages of the batch are duplicates of it
+        if page.parsed.source_url:
+            known[("url", page.parsed.source_url)] = 0
+    if dry_run:
+        for page in fresh:
+            results[page.index] = FileResult(page.name, "imported")
+        return results
+    with invalidation_batched(), transaction.atomic():
+        for page, result in _store(fresh, publish, cache):
+            results[page.index] = result
+    return results
+
+
+# --- duplicates --------------------------------------------------------------------------
+
+
+def _known_pages(pages: list[_Page]) -> dict[tuple[str, str], int]:
+    """Stored bulletins sharing a fingerprint or source URL with these pages, in one query."""
+    if not pages:
+        return {}
+    fingerprints = [p.fingerprint for p in pages]
+    urls = [p.parsed.source_url for p in pages if p.parsed.source_url]
+    match = Q(fingerprint__in=fingerprints) | (Q(source_url__in=urls) if urls else Q(pk__in=[]))
+    known = {}
+    rows = Bulletin.objects.filter(match).order_by("pk")
+    for pk, fp, url in rows.values_list("pk", "fingerprint", "source_url"):
+        known.setdefault(("fp", fp), pk)
+        if url:
+            known.setdefault(("url", url), pk)
+    return known
+
+
+def _duplicate_in(known: dict, page: _Page) -> FileResult | None:
+    found = known.get(("fp", page.fingerprint))
+    if found is None and page.parsed.source_url:
+        found = known.get(("url", page.parsed.source_url))
+    if found is None:
+        return None
+    return FileResult(page.name, "duplicate", duplicate_of=found or None)
+
+
+def _near_duplicate(page: _Page, earlier: list[_Page]) -> FileResult | None:
+    """A stored bulletin (or an earlier page of this batch) this page is a repost of."""
+    if not page.bands:
+        return None
+    candidates = [(pk, body) for pk, body in _stored_candidates(page.bands)]
+    batch = sorted(
+        (p for p in earlier if near_duplicates.shared_bands(page.bands, p.bands)),
+        key=lambda p: -near_duplicates.shared_bands(page.bands, p.bands),
+    )[:NEAR_DUPLICATE_CANDIDATES]
+    for pk, body in candidates + [(None, p.body) for p in batch]:
+        verdict = near_duplicates.compare(page.body, body)
+        if verdict.duplicate:
+            return FileResult(
+                page.name,
+                "duplicate",
+                duplicate_of=pk,
+                similarity=round(verdict.similarity, 3),
+            )
+    return None
+
+
+def _stored_candidates(bands: list[int]) -> list[tuple[int, str]]:
+    """The stored bulletins sharing most LSH bands with these (GIN lookup on lsh_bands)."""
+    if connection.vendor != "postgresql":  # `make run` on SQLite: a scan is fine there
+        wanted = set(bands)
+        rows = Bulletin.objects.values_list("pk", "lsh_bands")
+        ranked = sorted(
+            ((len(wanted & set(b)), pk) for pk, b in rows if wanted & set(b)), reverse=True
+        )
+        ids = [pk for _, pk in ranked[:NEAR_DUPLICATE_CANDIDATES]]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM news_bulletin WHERE lsh_bands && %s::bigint[] "
+                "ORDER BY cardinality(ARRAY(SELECT unnest(lsh_bands) INTERSECT "
+                "SELECT unnest(%s::bigint[]))) DESC, id LIMIT %s",
+                [bands, bands, NEAR_DUPLICATE_CANDIDATES],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return []
+    bodies = dict(Bulletin.objects.filter(pk__in=ids).values_list("pk", "body"))
+    return [(pk, bodies[pk]) for pk in ids if pk in bodies]
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+def _category_for(name: str, cache: dict) -> Category:
+    key = ("category", name or "其他")
+    if key not in cache:
+        category = Category.objects.filter(name=key[1]).first()
+        if category is None:
+            # A new "X正文" marker: keep the bulletin and let staff tidy the category later.
+            slug = slugify(key[1], allow_unicode=True) or "other"
+            category, created = Category.objects.get_or_create(name=key[1], defaults={"slug": slug})
+            if created:
+                category_options_forget()
+        cache[key] = category
+    return cache[key]
+
+
+def _region_for(names: tuple[str, ...], cache: dict) -> Region | None:
+    key = ("region", names)
+    if key not in cache:
+        region = region_resolve(names) if names else None
+        # Only verified rows are stable enough to remember across files of one run.
+        if region is None or region.verified:
+            cache[key] = region
+        return region
+    return cache[key]
+
+
+def _contacts_of(parsed: ParsedBulletin) -> list[Contact]:
+    contacts = [
+        Contact(
+            organization=c.organization,
+            role=c.role,
+            person=c.name,
+            title=c.title,
+            phone=c.phone,
+            mobile=c.mobile,
+            email=c.email,
+            position=i,
+        )
+        for i, c in enumerate(parsed.contacts)
+        if c.organization or c.name
+    ]
+    named = {c.person for c in contacts}
+    if parsed.project_manager and parsed.project_manager not in named:
+        # The award names a project manager without contact details: still worth a row.
+        contacts.append(
+            Contact(
+                organization=parsed.winner,
+                role="中标人",
+                person=parsed.project_manager,
+                title="项目经理",
+                position=len(contacts),
+            )
+        )
+    return contacts
+
+
+def _bulletin_of(page: _Page, publish: bool, cache: dict) -> tuple[Bulletin, list[Contact]]:
+    """An unsaved, validated bulletin with every derived column set, and its contacts."""
+    parsed = page.parsed
+    bulletin = Bulletin(
+        title=parsed.title,
+        category=_category_for(parsed.category, cache),
+        published_at=timezone.make_aware(
+            datetime.datetime.combine(parsed.published, datetime.time.min)
+        ),
+        body=page.body,
+        source_url=parsed.source_url,
+        source_name=parsed.source_name[:60],
+        credits=parsed.credits,
+        amount_yuan=parsed.amount_yuan,
+        bid_deadline=parsed.deadline,
+        stage=parsed.stage,
+        winner=parsed.winner,
+        fingerprint=page.fingerprint,
+        status=Bulletin.Status.PUBLISHED if publish else Bulletin.Status.DRAFT,
+    )
+    bulletin.region = _region_for(parsed.region, cache)
+    contacts = _contacts_of(parsed)
+    bulletin.full_clean(
+        exclude=["category", "region"], validate_unique=False, validate_constraints=False
+    )
+    bulletin.set_region(bulletin.region)
+    bulletin.refresh_vectors(contacts)
+    bulletin.lsh_bands = page.bands  # computed once, for the duplicate check
+    bulletin._index_contacts = contacts  # should the fallback save() derive again
+    return bulletin, contacts
+
+
+def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, FileResult]]:
+    """Write the batch with one INSERT per table; on failure, file by file."""
+    built, results = [], []
+    for page in pages:
+        try:
+            built.append((page, *_bulletin_of(page, publish, cache)))
+        except ValidationError as exc:
+            results.append((page, FileResult(page.name, "error", error=_reasons(page.name, exc))))
+    if not built:
+        return results
+    try:
+        with transaction.atomic():
+            Bulletin.objects.bulk_create([b for _, b, _ in built])
+            contacts = []
+            for _, bulletin, rows in built:
+                for contact in rows:
+                    contact.bulletin = bulletin
+                    contacts.append(contact)
+            Contact.objects.bulk_create(contacts)
+    except IntegrityError:
+        # Most likely another import stored one of these pages since we checked.
+        return results + [(page, _store_one(page, b, rows)) for page, b, rows in built]
+    invalidate_pages_after_commit()  # bulk_create sends no signals
+    return results + [(page, _imported(page, bulletin)) for page, bulletin, _ in built]
+
+
+def _store_one(page: _Page, bulletin: Bulletin, contacts: list[Contact]) -> FileResult:
+    bulletin.pk = None
+    try:
+        with transaction.atomic():
+            bulletin.save()
+            for contact in contacts:
+                contact.pk, contact.bulletin = None, bulletin
+            Contact.objects.bulk_create(contacts)
+    except IntegrityError as exc:
+        duplicate = _duplicate_in(_known_pages([page]), page)
+        if duplicate is None:
+            return FileResult(page.name, "error", error=f"{page.name}: 数据库拒绝写入: {exc}")
+        return duplicate
+    return _imported(page, bulletin)
+
+
+def _imported(page: _Page, bulletin: Bulletin) -> FileResult:
+    return FileResult(
+        page.name, "imported", bulletin_id=bulletin.pk, url=bulletin.get_absolute_url()
+    )
+
+
+def _reasons(name: str, exc: ValidationError) -> str:
+    reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return f"{name}: {reasons}"
