@@ -1,15 +1,19 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from news import services
+from news.importing.jobs import import_job_create, import_job_report
 from news.importing.pipeline import run_import
 from news.importing.sources import sources_from_upload
-from news.models import Bulletin, Category, Contact, Region
+from news.models import Bulletin, Category, Contact, ImportJob, Region
 from news.selectors import category_options_forget, region_options_forget
 from news.text import normalize_body
 
@@ -114,7 +118,12 @@ class BulletinAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="news_bulletin_import"), *super().get_urls()]
+        job = self.admin_site.admin_view(self.import_job_view)
+        return [
+            path("import/", view, name="news_bulletin_import"),
+            path("import/<int:job_id>/", job, name="news_bulletin_import_job"),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request):
         """Upload scraped pages (or a zip of them) and see what became of each file."""
@@ -123,17 +132,35 @@ class BulletinAdmin(admin.ModelAdmin):
         report = None
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            sources = [
-                source
-                for upload in form.cleaned_data["files"]
-                for source in sources_from_upload(upload.name, upload.read())
-            ]
-            report = run_import(
-                sources,
-                publish=not form.cleaned_data["draft"],
-                dry_run=form.cleaned_data["dry_run"],
-                allow_near_duplicates=form.cleaned_data["allow_near_duplicates"],
-            )
+            options = {
+                "publish": not form.cleaned_data["draft"],
+                "dry_run": form.cleaned_data["dry_run"],
+                "allow_near_duplicates": form.cleaned_data["allow_near_duplicates"],
+            }
+            sources, queued = [], []
+            for upload in form.cleaned_data["files"]:
+                data = upload.read()
+                members = list(sources_from_upload(upload.name, data))
+                if len(members) > settings.IMPORT_INLINE_MAX_FILES:
+                    # Large archives run on the worker, not inside this request.
+                    queued.append(
+                        import_job_create(name=upload.name, data=data, by=request.user, **options)
+                    )
+                else:
+                    sources.extend(members)
+            if queued and not sources:
+                return redirect("admin:news_bulletin_import_job", queued[0].pk)
+            for job in queued:
+                messages.info(
+                    request,
+                    format_html(
+                        '{} <a href="{}">{}</a>',
+                        _("大文件已转入后台导入:"),
+                        reverse("admin:news_bulletin_import_job", args=[job.pk]),
+                        job.filename,
+                    ),
+                )
+            report = run_import(sources, **options)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -142,6 +169,22 @@ class BulletinAdmin(admin.ModelAdmin):
             "report": report,
         }
         return TemplateResponse(request, "admin/news/bulletin/import.html", context)
+
+    def import_job_view(self, request, job_id):
+        """Progress of a queued import (the page reloads itself), then its summary."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob, pk=job_id)
+        finished = job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("导入任务:%(name)s") % {"name": job.filename},
+            "job": job,
+            "finished": finished,
+            "report": import_job_report(job) if job.status == ImportJob.Status.DONE else None,
+        }
+        return TemplateResponse(request, "admin/news/bulletin/import_job.html", context)
 
     @admin.display(description=_("地区"))
     def region_label(self, obj):

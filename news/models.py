@@ -418,3 +418,43 @@ class Contact(models.Model):
 
     def __str__(self):
         return " ".join(x for x in (self.role, self.organization, self.person) if x)
+
+
+class ImportJob(models.Model):
+    """A large upload imported by the worker; the admin shows its progress and summary."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("导入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    created_by = models.ForeignKey(
+        "members.User", verbose_name=_("上传人"), null=True, on_delete=models.SET_NULL
+    )
+    upload = models.FileField(_("上传文件"), upload_to="imports/%Y/%m/")
+    filename = models.CharField(_("文件名"), max_length=255)
+    publish = models.BooleanField(_("直接发布"), default=True)
+    dry_run = models.BooleanField(_("试运行"), default=False)
+    allow_near_duplicates = models.BooleanField(_("近似重复也导入"), default=False)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    total = models.PositiveIntegerField(_("文件数"), default=0)
+    done = models.PositiveIntegerField(_("已处理"), default=0)
+    results = models.JSONField(_("结果"), default=list, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else 0

@@ -146,6 +146,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded import archives wait here for the worker (news.ImportJob).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# Uploads with more files than this are imported by a Celery task, with progress.
+IMPORT_INLINE_MAX_FILES = env.int("IMPORT_INLINE_MAX_FILES", default=200)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -352,3 +352,36 @@ class TestAdminUpload:
     def test_import_page_requires_staff(self, client):
         response = client.get(reverse("admin:news_bulletin_import"))
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_large_zip_is_imported_by_the_worker_with_progress(
+    celery_worker, staff_client, settings, tmp_path
+):
+    import time
+
+    from news.models import ImportJob
+
+    settings.IMPORT_INLINE_MAX_FILES = 2
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in SAMPLE_NAMES:
+            archive.writestr(f"pages/{name}", (SAMPLES / name).read_bytes())
+    upload = SimpleUploadedFile("big.zip", buffer.getvalue())
+    response = staff_client.post(reverse("admin:news_bulletin_import"), {"files": [upload]})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:news_bulletin_import_job", args=[job.pk])
+    page = staff_client.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh"' in page or "已完成" in page  # still running, or done
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    assert job.status == "done", job.error
+    html = staff_client.get(response["Location"]).content.decode()
+    assert "导入 4 个,重复 0 个,失败 0 个" in html and 'http-equiv="refresh"' not in html
+    assert Bulletin.objects.count() == 4 and job.done == job.total == 4
