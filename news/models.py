@@ -9,8 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from news.fields import BigIntArrayField
-
 
 class RegionQuerySet(models.QuerySet):
     def provinces(self):
@@ -239,9 +237,6 @@ class Bulletin(models.Model):
     search_vector = SearchVectorField(null=True, editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
     contact_vector = SearchVectorField(null=True, editable=False)
-    # MinHash LSH band keys of the body (news/importing/near_duplicates.py): reposts that
-    # are not byte-identical share some; a GIN index finds them in one lookup.
-    lsh_bands = BigIntArrayField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -306,7 +301,6 @@ class Bulletin(models.Model):
                 name="bulletin_pub_contact_search",
                 condition=Q(status="published"),
             ),
-            GinIndex(fields=["lsh_bands"], name="bulletin_lsh_bands"),
         ]
 
     def __str__(self):
@@ -314,7 +308,7 @@ class Bulletin(models.Model):
 
     # What save() derives, and from what: the denormalised regions and the vectors.
     VECTOR_FIELDS = ("search_vector", "title_vector", "contact_vector")
-    DERIVED_FIELDS = ("province", "city", "lsh_bands", *VECTOR_FIELDS)
+    DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
     DERIVED_FROM = {"title", "body", "region", "category"}
 
     def save(self, *args, **kwargs):
@@ -330,11 +324,8 @@ class Bulletin(models.Model):
 
     def derive(self, contacts=None) -> None:
         """Set every derived column (save() and the bulk import call this)."""
-        from news.importing.near_duplicates import signature_bands
-
         self.set_region(self.region)
         self.refresh_vectors(contacts)
-        self.lsh_bands = signature_bands(self.body)
 
     def refresh_vectors(self, contacts=None) -> None:
         """Set the three search vectors (news/search.py): the public ones from the masked
@@ -418,6 +409,26 @@ class Contact(models.Model):
 
     def __str__(self):
         return " ".join(x for x in (self.role, self.organization, self.person) if x)
+
+
+class LshBucket(models.Model):
+    """One MinHash LSH band key of a bulletin's body (news/importing/near_duplicates.py).
+
+    Twenty rows a bulletin; the primary key (key, bulletin) is the index, so "which stored
+    bulletins share bands with this page, and how many" is one index-only scan whatever
+    the table size.
+    """
+
+    pk = models.CompositePrimaryKey("key", "bulletin")
+    key = models.BigIntegerField()
+    bulletin = models.ForeignKey(Bulletin, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("近似重复索引")
+        verbose_name_plural = _("近似重复索引")
+
+    def __str__(self):
+        return f"{self.key} → {self.bulletin_id}"
 
 
 class ImportJob(models.Model):

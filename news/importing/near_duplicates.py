@@ -3,9 +3,9 @@
 Candidates. A bulletin's body is normalised (NFKC, lower case, only letters and digits:
 width, punctuation and spacing differences vanish) and cut into character 5-shingles;
 datasketch's MinHash (128 permutations) summarises them. The first 120 values form 20
-LSH bands of 6; each band is hashed to one signed 64-bit integer and stored on the
-bulletin (`Bulletin.lsh_bands`, a bigint[] under a GIN index), so "which stored bulletins
-share a band with this one" is one index lookup whatever the table size. With 20×6 bands a
+LSH bands of 6; each band is hashed to one signed 64-bit integer and stored as a row of
+`news.LshBucket` (primary key (key, bulletin)), so "which stored bulletins share bands with
+this one, and how many" is one index-only scan whatever the table size. With 20×6 bands a
 pair of Jaccard 0.8 shares a band with probability 0.998, a pair of 0.5 with 0.27.
 
 The check (precision first). Tender notices of one agency share most of their text —
@@ -83,6 +83,9 @@ def compare(text: str, other: str) -> Verdict:
     a, b = normalise(text), normalise(other)
     if not a or not b:
         return Verdict(False, 0.0, "empty")
+    # Cheapest first: most candidates are other notices of one template, with other numbers.
+    if _number_containment(text, other) < MIN_NUMBER_CONTAINMENT:
+        return Verdict(False, 0.0, "numbers differ")
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     if matcher.real_quick_ratio() < MIN_RATIO or matcher.quick_ratio() < MIN_RATIO:
         return Verdict(False, matcher.quick_ratio(), "dissimilar")
@@ -103,8 +106,6 @@ def compare(text: str, other: str) -> Verdict:
         return Verdict(False, ratio, "text replaced inside")
     if len(interior) > MAX_EDIT_BLOCKS:
         return Verdict(False, ratio, f"{len(interior)} places differ")
-    if _number_containment(text, other) < MIN_NUMBER_CONTAINMENT:
-        return Verdict(False, ratio, "numbers differ")
     return Verdict(True, ratio)
 
 

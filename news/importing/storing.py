@@ -15,14 +15,14 @@ import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
 from news.importing import near_duplicates
 from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
-from news.models import Bulletin, Category, Contact, Region
+from news.models import Bulletin, Category, Contact, LshBucket, Region
 from news.regions import region_resolve
 from news.selectors import category_options_forget
 from news.text import join_paragraphs
@@ -85,15 +85,19 @@ def bulletins_import(
         bands = near_duplicates.signature_bands(body)
         pages.append(_Page(i, name, parsed, normalised_fingerprint(parsed), bands, body))
     known = _known_pages(pages)
+    stored = _StoredBands([] if allow_near_duplicates else pages)
     fresh: list[_Page] = []
+    by_band: dict[int, list[_Page]] = {}  # this batch's pages, for reposts within it
     for page in pages:
         duplicate = _duplicate_in(known, page)
         if duplicate is None and not allow_near_duplicates:
-            duplicate = _near_duplicate(page, fresh)
+            duplicate = _near_duplicate(page, stored, by_band)
         if duplicate is not None:
             results[page.index] = duplicate
             continue
         fresh.append(page)
+        for key in set(page.bands):
+            by_band.setdefault(key, []).append(page)
         known[("fp", page.fingerprint)] = 0  # later pages of the batch are duplicates of it
         if page.parsed.source_url:
             known[("url", page.parsed.source_url)] = 0
@@ -135,16 +139,45 @@ def _duplicate_in(known: dict, page: _Page) -> FileResult | None:
     return FileResult(page.name, "duplicate", duplicate_of=found or None)
 
 
-def _near_duplicate(page: _Page, earlier: list[_Page]) -> FileResult | None:
+class _StoredBands:
+    """The stored bulletins sharing LSH bands with a batch's pages: one index-only scan for
+    the whole batch, and the bodies of the best candidates in one more query."""
+
+    def __init__(self, pages: list[_Page]):
+        keys = {key for page in pages for key in page.bands}
+        self.by_key: dict[int, list[int]] = {}
+        rows = LshBucket.objects.filter(key__in=keys).values_list("key", "bulletin_id")
+        for key, bulletin_id in rows if keys else ():
+            self.by_key.setdefault(key, []).append(bulletin_id)
+        self.bodies: dict[int, str] = {}
+
+    def candidates(self, bands: list[int]) -> list[tuple[int, str]]:
+        shared: dict[int, int] = {}
+        for key in set(bands):
+            for bulletin_id in self.by_key.get(key, ()):
+                shared[bulletin_id] = shared.get(bulletin_id, 0) + 1
+        ids = sorted(shared, key=lambda i: (-shared[i], -i))[:NEAR_DUPLICATE_CANDIDATES]
+        missing = [i for i in ids if i not in self.bodies]
+        if missing:
+            self.bodies.update(Bulletin.objects.filter(pk__in=missing).values_list("pk", "body"))
+        return [(i, self.bodies[i]) for i in ids if i in self.bodies]
+
+
+def _near_duplicate(
+    page: _Page, stored: _StoredBands, earlier: dict[int, list[_Page]]
+) -> FileResult | None:
     """A stored bulletin (or an earlier page of this batch) this page is a repost of."""
     if not page.bands:
         return None
-    candidates = [(pk, body) for pk, body in _stored_candidates(page.bands)]
-    batch = sorted(
-        (p for p in earlier if near_duplicates.shared_bands(page.bands, p.bands)),
-        key=lambda p: -near_duplicates.shared_bands(page.bands, p.bands),
-    )[:NEAR_DUPLICATE_CANDIDATES]
-    for pk, body in candidates + [(None, p.body) for p in batch]:
+    shared: dict[int, int] = {}
+    pages = {}
+    for key in set(page.bands):
+        for other in earlier.get(key, ()):
+            shared[other.index] = shared.get(other.index, 0) + 1
+            pages[other.index] = other
+    batch = sorted(shared, key=lambda i: -shared[i])[:NEAR_DUPLICATE_CANDIDATES]
+    candidates = stored.candidates(page.bands) + [(None, pages[i].body) for i in batch]
+    for pk, body in candidates:
         verdict = near_duplicates.compare(page.body, body)
         if verdict.duplicate:
             return FileResult(
@@ -156,28 +189,15 @@ def _near_duplicate(page: _Page, earlier: list[_Page]) -> FileResult | None:
     return None
 
 
-def _stored_candidates(bands: list[int]) -> list[tuple[int, str]]:
-    """The stored bulletins sharing most LSH bands with these (GIN lookup on lsh_bands)."""
-    if connection.vendor != "postgresql":  # `make run` on SQLite: a scan is fine there
-        wanted = set(bands)
-        rows = Bulletin.objects.values_list("pk", "lsh_bands")
-        ranked = sorted(
-            ((len(wanted & set(b)), pk) for pk, b in rows if wanted & set(b)), reverse=True
-        )
-        ids = [pk for _, pk in ranked[:NEAR_DUPLICATE_CANDIDATES]]
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM news_bulletin WHERE lsh_bands && %s::bigint[] "
-                "ORDER BY cardinality(ARRAY(SELECT unnest(lsh_bands) INTERSECT "
-                "SELECT unnest(%s::bigint[]))) DESC, id LIMIT %s",
-                [bands, bands, NEAR_DUPLICATE_CANDIDATES],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
-        return []
-    bodies = dict(Bulletin.objects.filter(pk__in=ids).values_list("pk", "body"))
-    return [(pk, bodies[pk]) for pk in ids if pk in bodies]
+def bulletin_buckets(bulletin_id: int, bands: list[int]) -> list[LshBucket]:
+    return [LshBucket(key=key, bulletin_id=bulletin_id) for key in set(bands)]
+
+
+def bulletin_rebucket(*, bulletin_id: int, body: str) -> None:
+    """Replace a bulletin's LSH rows after its body changed (admin edits)."""
+    LshBucket.objects.filter(bulletin_id=bulletin_id).delete()
+    bands = near_duplicates.signature_bands(body)
+    LshBucket.objects.bulk_create(bulletin_buckets(bulletin_id, bands))
 
 
 # --- rows ---------------------------------------------------------------------------------
@@ -265,7 +285,6 @@ def _bulletin_of(page: _Page, publish: bool, cache: dict) -> tuple[Bulletin, lis
     )
     bulletin.set_region(bulletin.region)
     bulletin.refresh_vectors(contacts)
-    bulletin.lsh_bands = page.bands  # computed once, for the duplicate check
     bulletin._index_contacts = contacts  # should the fallback save() derive again
     return bulletin, contacts
 
@@ -289,6 +308,9 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
                     contact.bulletin = bulletin
                     contacts.append(contact)
             Contact.objects.bulk_create(contacts)
+            LshBucket.objects.bulk_create(
+                [row for page, b, _ in built for row in bulletin_buckets(b.pk, page.bands)]
+            )
     except IntegrityError:
         # Most likely another import stored one of these pages since we checked.
         return results + [(page, _store_one(page, b, rows)) for page, b, rows in built]
@@ -303,7 +325,7 @@ def _store_one(page: _Page, bulletin: Bulletin, contacts: list[Contact]) -> File
             bulletin.save()
             for contact in contacts:
                 contact.pk, contact.bulletin = None, bulletin
-            Contact.objects.bulk_create(contacts)
+            Contact.objects.bulk_create(contacts)  # save() wrote its LSH rows (signals)
     except IntegrityError as exc:
         duplicate = _duplicate_in(_known_pages([page]), page)
         if duplicate is None:
