@@ -2,8 +2,8 @@
 
 Who may see a bulletin's contacts:
 - staff: always;
-- a member whose active subscription's plan shows contacts: a bulletin they revealed
-  today (查看联系方式, counted against the plan's daily quota);
+- a member whose active subscription's plan shows contacts: a bulletin or a project they
+  revealed today (查看联系方式, counted against the plan's one daily quota);
 - everyone else: never (anonymous visitors, free members, lapsed or ended periods).
 
 Every output path asks here and hands templates masked or unmasked view objects
@@ -92,20 +92,21 @@ def reveals_today(user) -> int:
     return ContactReveal.objects.filter(user=user, day=timezone.localdate()).count()
 
 
-def revealed_ids(user, bulletin_ids) -> set[int]:
-    """Which of these bulletins the member revealed today (one query)."""
+def revealed_ids(user, ids, *, kind: str = "bulletin") -> set[int]:
+    """Which of these bulletins (or projects) the member revealed today (one query)."""
     from members.models import ContactReveal
 
-    if not bulletin_ids:
+    if not ids:
         return set()
     return set(
         ContactReveal.objects.filter(
-            user=user, day=timezone.localdate(), bulletin_id__in=list(bulletin_ids)
-        ).values_list("bulletin_id", flat=True)
+            user=user, day=timezone.localdate(), **{f"{kind}_id__in": list(ids)}
+        ).values_list(f"{kind}_id", flat=True)
     )
 
 
-def contact_access(user, bulletin_id: int) -> ContactAccess:
+def contact_access(user, subject_id: int, *, kind: str = "bulletin") -> ContactAccess:
+    """The policy for one viewer and one bulletin (kind="bulletin") or project."""
     rights = member_rights(user)
     if rights.is_staff:
         return ContactAccess(True, "staff")
@@ -114,7 +115,7 @@ def contact_access(user, bulletin_id: int) -> ContactAccess:
     if not rights.sees_contacts:
         return ContactAccess(False, "no_plan")
     used = reveals_today(user)
-    if bulletin_id in revealed_ids(user, [bulletin_id]):
+    if subject_id in revealed_ids(user, [subject_id], kind=kind):
         return ContactAccess(True, "revealed", used, rights.daily_quota)
     state = "can_reveal" if used < rights.daily_quota else "over_quota"
     return ContactAccess(False, state, used, rights.daily_quota)
@@ -130,5 +131,5 @@ def visible_bulletin_ids(user, bulletin_ids) -> set[int]:
     return revealed_ids(user, bulletin_ids)
 
 
-def contacts_visible_to(user, bulletin_id: int) -> bool:
-    return contact_access(user, bulletin_id).visible
+def contacts_visible_to(user, subject_id: int, *, kind: str = "bulletin") -> bool:
+    return contact_access(user, subject_id, kind=kind).visible

@@ -185,8 +185,22 @@ class ContactReveal(models.Model):
         on_delete=models.CASCADE,
         related_name="contact_reveals",
     )
+    # A bulletin's contacts or a project's (exactly one of the two).
     bulletin = models.ForeignKey(
-        "news.Bulletin", verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="+"
+        "news.Bulletin",
+        verbose_name=_("标讯"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    project = models.ForeignKey(
+        "news.Project",
+        verbose_name=_("项目"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     day = models.DateField(_("日期"))
     revealed_at = models.DateTimeField(_("查看时间"), default=timezone.now)

@@ -198,23 +198,29 @@ class NotEntitled(Exception):
     pass
 
 
-def contact_reveal(*, user: User, bulletin_id: int, ip: str | None) -> ContactReveal | None:
-    """Spend one of today's reveals on a bulletin (a second view that day is free).
+def contact_reveal(
+    *, user: User, bulletin_id: int | None = None, project_id: int | None = None, ip: str | None
+) -> ContactReveal | None:
+    """Spend one of today's reveals on a bulletin's or a project's contacts (a second view
+    that day is free).
 
     Returns None for staff (they see everything, nothing is counted). Raises NotEntitled
     without an active plan that shows contacts, QuotaExceeded past the daily quota. The
     member's row is locked while counting, so parallel requests cannot overspend."""
     from members.access import member_rights
 
+    if (bulletin_id is None) == (project_id is None):
+        raise ValueError("reveal exactly one of a bulletin or a project")
     if user.is_staff:
         return None
     today = timezone.localdate()
+    subject = {"bulletin_id": bulletin_id} if bulletin_id else {"project_id": project_id}
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         rights = member_rights(user, fresh=True)
         if not rights.sees_contacts:
             raise NotEntitled
-        existing = ContactReveal.objects.filter(user=user, bulletin_id=bulletin_id, day=today)
+        existing = ContactReveal.objects.filter(user=user, day=today, **subject)
         if (found := existing.first()) is not None:
             return found
         used = ContactReveal.objects.filter(user=user, day=today).count()
@@ -222,8 +228,6 @@ def contact_reveal(*, user: User, bulletin_id: int, ip: str | None) -> ContactRe
             raise QuotaExceeded(rights.daily_quota)
         try:
             with transaction.atomic():
-                return ContactReveal.objects.create(
-                    user=user, bulletin_id=bulletin_id, day=today, ip=ip or None
-                )
+                return ContactReveal.objects.create(user=user, day=today, ip=ip or None, **subject)
         except IntegrityError:
             return existing.get()

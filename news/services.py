@@ -23,6 +23,11 @@ def bulletin_set_status(*, bulletin_ids: Sequence[int], status: str) -> int:
             .update(status=status, updated_at=timezone.now())
         )
     invalidate_pages_after_commit()  # .update() sends no signals
+    if status == Bulletin.Status.PUBLISHED:
+        # A draft turned published joins its project now (imports as drafts do not link).
+        from news.linking import projects_link_bulletins
+
+        projects_link_bulletins(bulletin_ids)
     return changed
 
 

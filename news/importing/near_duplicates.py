@@ -17,7 +17,8 @@ enough: two different projects must never merge. A candidate is a repost only if
    or adds a sentence, while another project from the same template *replaces* text
    wherever its name, amount, dates and contacts appear;
 3. the numbers (amounts, dates, phones, codes) of the shorter text appear in the longer
-   one (≥ MIN_NUMBER_CONTAINMENT): another project has another amount or date.
+   one (≥ MIN_NUMBER_CONTAINMENT), and no edit inside cuts into a number: another project,
+   or the same notice re-issued with a new amount or deadline, is not a repost.
 `bench/near_duplicates_eval.py` measures precision and recall on a labelled set.
 """
 
@@ -52,6 +53,12 @@ def normalise(text: str) -> str:
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
+def _spaced(text: str) -> str:
+    """Like normalise(), but punctuation leaves one space, so that numbers printed side by
+    side (3,860.52 / 0511-83000001) do not fuse and a changed digit shows as one."""
+    return _NOT_ALNUM.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
 def signature_bands(text: str) -> list[int]:
     """The LSH band keys of a body (empty when it is too short to compare)."""
     norm = normalise(text)
@@ -80,7 +87,7 @@ class Verdict:
 
 def compare(text: str, other: str) -> Verdict:
     """Is `text` a repost of `other`? Similarity is difflib's ratio of the normalised bodies."""
-    a, b = normalise(text), normalise(other)
+    a, b = _spaced(text), _spaced(other)
     if not a or not b:
         return Verdict(False, 0.0, "empty")
     # Cheapest first: most candidates are other notices of one template, with other numbers.
@@ -104,9 +111,22 @@ def compare(text: str, other: str) -> Verdict:
     ]
     if any(op[0] == "replace" for op in interior):
         return Verdict(False, ratio, "text replaced inside")
+    if any(_cuts_a_number(op, a, b) for op in interior):
+        return Verdict(False, ratio, "a number changed")
     if len(interior) > MAX_EDIT_BLOCKS:
         return Verdict(False, ratio, f"{len(interior)} places differ")
     return Verdict(True, ratio)
+
+
+def _cuts_a_number(op, a: str, b: str) -> bool:
+    """An insert or delete with a digit, next to a digit: 3月1日 → 3月21日 changes a date."""
+    tag, i1, i2, j1, j2 = op
+    text, start, end = (b, j1, j2) if tag == "insert" else (a, i1, i2)
+    if not any(c.isdigit() for c in text[start:end]):
+        return False
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return before.isdigit() or after.isdigit()
 
 
 def _number_containment(text: str, other: str) -> float:

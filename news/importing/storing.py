@@ -22,6 +22,7 @@ from django.utils.text import slugify
 
 from news.importing import near_duplicates
 from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
+from news.linking import projects_link_bulletins
 from news.models import Bulletin, Category, Contact, LshBucket, Region
 from news.regions import region_resolve
 from news.selectors import category_options_forget
@@ -30,8 +31,9 @@ from portal.pagecache import invalidate_pages_after_commit, invalidation_batched
 
 logger = logging.getLogger(__name__)
 
-# Candidates verified per page (ranked by shared LSH bands): a repost shares many.
-NEAR_DUPLICATE_CANDIDATES = 3
+# Candidates verified per page (ranked by shared LSH bands). One agency's template notices
+# share bands too and can outrank a repost's original; compare() rejects them cheaply.
+NEAR_DUPLICATE_CANDIDATES = 10
 
 
 @dataclass
@@ -313,8 +315,13 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
             )
     except IntegrityError:
         # Most likely another import stored one of these pages since we checked.
-        return results + [(page, _store_one(page, b, rows)) for page, b, rows in built]
+        stored = [(page, _store_one(page, b, rows)) for page, b, rows in built]
+        if publish:
+            projects_link_bulletins([r.bulletin_id for _, r in stored if r.bulletin_id])
+        return results + stored
     invalidate_pages_after_commit()  # bulk_create sends no signals
+    if publish:
+        projects_link_bulletins([bulletin.pk for _, bulletin, _ in built])
     return results + [(page, _imported(page, bulletin)) for page, bulletin, _ in built]
 
 

@@ -227,6 +227,14 @@ class Bulletin(models.Model):
     bid_deadline = models.DateTimeField(_("投标截止时间"), null=True, blank=True)
     stage = models.CharField(_("项目阶段"), max_length=30, blank=True)
     winner = models.CharField(_("中标单位"), max_length=200, blank=True)
+    project = models.ForeignKey(
+        "news.Project",
+        verbose_name=_("所属项目"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bulletins",
+    )
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )

@@ -1,0 +1,230 @@
+"""Reads for project and organisation pages: per-viewer view objects, contacts gated."""
+
+from dataclasses import dataclass
+
+import django_filters
+from django import forms
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from members.access import ContactAccess, contact_access
+from news.masking import ContactView, contact_values, contact_view, mask_text
+from news.models import (
+    Bulletin,
+    Organization,
+    Project,
+    ProjectContact,
+    ProjectParty,
+    Region,
+    Stage,
+)
+from news.models.projects import WorkType
+from news.paging import COUNT_CAP, CappedPaginator
+
+PAGE_SIZE = 20
+
+
+class ProjectFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("项目名称"), field_name="name", lookup_expr="icontains", max_length=60
+    )
+    stage = django_filters.TypedChoiceFilter(
+        label=_("阶段"), choices=Stage.choices, coerce=int, empty_label=_("全部阶段")
+    )
+    work_type = django_filters.ChoiceFilter(
+        label=_("工程类别"), choices=WorkType.choices, empty_label=_("全部类别")
+    )
+    province = django_filters.ModelChoiceFilter(
+        label=_("省份"), queryset=Region.objects.provinces(), empty_label=_("全部省份")
+    )
+    city = django_filters.ModelChoiceFilter(
+        label=_("城市"), queryset=Region.objects.filter(level=2), empty_label=_("全部城市")
+    )
+    district = django_filters.ModelChoiceFilter(
+        label=_("区县"),
+        field_name="region",
+        queryset=Region.objects.filter(level=3),
+        empty_label=_("全部区县"),
+    )
+    amount_min = django_filters.NumberFilter(
+        label=_("金额下限(万元)"), method="filter_amount_min", min_value=0
+    )
+    amount_max = django_filters.NumberFilter(
+        label=_("金额上限(万元)"), method="filter_amount_max", min_value=0
+    )
+    updated_since = django_filters.DateFilter(
+        label=_("最近动态晚于"),
+        field_name="last_activity_at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Project
+        fields = ["q", "stage", "work_type", "province", "city", "district"]
+
+    def filter_amount_min(self, queryset, name, value):
+        return queryset.filter(amount_yuan__gte=int(value * 10_000))
+
+    def filter_amount_max(self, queryset, name, value):
+        return queryset.filter(amount_yuan__lte=int(value * 10_000))
+
+
+@dataclass
+class ProjectListing:
+    filter: ProjectFilter
+    page: object
+    rows: list[Project]
+
+
+def project_listing(params, *, page_number=1) -> ProjectListing:
+    """Projects newest activity first; names, stages and regions are public."""
+    project_filter = ProjectFilter(params or None, queryset=Project.objects.active())
+    ordered = project_filter.qs.order_by("-last_activity_at", "-id")
+    paginator = CappedPaginator(
+        ordered.values_list("pk", flat=True), PAGE_SIZE, count_queryset=ordered, cap=COUNT_CAP
+    )
+    page = paginator.get_page(page_number)
+    ids = list(page.object_list)
+    rows = Project.objects.filter(pk__in=ids).select_related("province", "city", "region")
+    by_id = {p.pk: p for p in rows}
+    return ProjectListing(project_filter, page, [by_id[i] for i in ids if i in by_id])
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: object
+    kind: str  # "bulletin" | "stage"
+    text: str
+    url: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class PartyRow:
+    role: str
+    organization: str
+    url: str
+    first_seen: object
+    last_seen: object
+
+
+@dataclass(frozen=True)
+class ProjectDetail:
+    id: int
+    name: str
+    url: str
+    region_display: str
+    stage: str
+    work_type: str
+    amount_yuan: int | None
+    last_activity_at: object
+    timeline: list[TimelineEntry]
+    parties: list[PartyRow]
+    contacts: list[ContactView]
+    access: ContactAccess
+
+
+def project_detail(pk: int, *, viewer) -> ProjectDetail:
+    """A project's page for one viewer; a merged project raises Project.DoesNotExist with
+    `merged_into` set on the exception for the view to redirect."""
+    project = Project.objects.select_related("province", "city", "region").get(pk=pk)
+    if project.merged_into_id:
+        error = Project.DoesNotExist()
+        error.merged_into = project.merged_into_id
+        raise error
+    access = contact_access(viewer, project.pk, kind="project")
+    contacts = list(ProjectContact.objects.filter(project=project).select_related("organization"))
+    values = () if access.visible else contact_values(contacts)
+    bulletins = list(
+        Bulletin.objects.published()
+        .filter(project=project)
+        .select_related("category")
+        .only("id", "title", "published_at", "category__name")
+        .order_by("-published_at", "-id")
+    )
+    timeline = [
+        TimelineEntry(
+            b.published_at,
+            "bulletin",
+            b.title if access.visible else mask_text(b.title, values=values),
+            b.get_absolute_url(),
+            b.category.name,
+        )
+        for b in bulletins
+    ] + [
+        TimelineEntry(c.changed_at, "stage", str(c.get_stage_display()))
+        for c in project.stage_changes.all()
+    ]
+    timeline.sort(key=lambda e: (e.at, e.kind == "stage"), reverse=True)
+    parties = [
+        PartyRow(
+            p.get_role_display(),
+            p.organization.name,
+            p.organization.get_absolute_url(),
+            p.first_seen,
+            p.last_seen,
+        )
+        for p in ProjectParty.objects.filter(project=project).select_related("organization")
+    ]
+    return ProjectDetail(
+        id=project.pk,
+        name=project.name,
+        url=project.get_absolute_url(),
+        region_display=project.region_display,
+        stage=project.get_stage_display() if project.stage else "",
+        work_type=project.get_work_type_display(),
+        amount_yuan=project.amount_yuan,
+        last_activity_at=project.last_activity_at,
+        timeline=timeline,
+        parties=parties,
+        contacts=[_contact_row(c, visible=access.visible) for c in contacts],
+        access=access,
+    )
+
+
+def _contact_row(contact: ProjectContact, *, visible: bool) -> ContactView:
+    contact.organization_name = contact.organization.name if contact.organization else ""
+    view = contact_view(
+        _AsContact(contact),
+        visible=visible,
+    )
+    return view
+
+
+class _AsContact:
+    """A ProjectContact in the shape contact_view reads (organisation as a name)."""
+
+    def __init__(self, row: ProjectContact):
+        self.organization = row.organization.name if row.organization else ""
+        self.role, self.person, self.title = row.role, row.person, row.title
+        self.phone, self.mobile, self.email = row.phone, row.mobile, row.email
+
+
+@dataclass(frozen=True)
+class OrganizationPage:
+    name: str
+    projects: list[tuple[Project, str, object, object]]  # project, role, first, last seen
+
+
+def organization_page(pk: int) -> OrganizationPage:
+    organization = Organization.objects.get(pk=pk)
+    parties = (
+        ProjectParty.objects.filter(organization=organization, project__merged_into__isnull=True)
+        .select_related("project__province", "project__city", "project__region")
+        .order_by("-last_seen")
+    )
+    return OrganizationPage(
+        organization.name,
+        [(p.project, p.get_role_display(), p.first_seen, p.last_seen) for p in parties],
+    )
+
+
+def project_feed_items(pk: int) -> tuple[Project, list[TimelineEntry]]:
+    """A project's updates for its feed: always masked (feeds are public and cached)."""
+    detail = project_detail(pk, viewer=None)
+    project = Project.objects.get(pk=pk)
+    return project, detail.timeline[:50]
+
+
+__all__ = ["Prefetch"]

@@ -1,0 +1,143 @@
+"""Projects: linking on import (as expected.json says), stages, parties, contacts, merges."""
+
+import datetime
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from news import linking
+from news.models import (
+    Bulletin,
+    Organization,
+    Project,
+    ProjectContact,
+    ProjectParty,
+    ProjectStageChange,
+    Stage,
+)
+from news.tests.factories import BulletinFactory, ContactFactory, category, region
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "demo" / "bulletins"
+EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+NAMES = sorted(n for n in EXPECTED if not n.startswith("_"))
+
+
+def _import(*names):
+    for name in names:
+        call_command("import_bulletins", str(SAMPLES / name), stdout=io.StringIO())
+
+
+def _project_of(name: str) -> Project | None:
+    title = EXPECTED[name]["title"]
+    return Bulletin.objects.get(title=title).project
+
+
+class TestSamples:
+    def test_samples_link_as_expected_json_says(self):
+        _import(*NAMES)  # file order: 001 (tender) before 004 (award)
+        for name in NAMES:
+            expected = EXPECTED[name]
+            project = _project_of(name)
+            if "project" not in expected:
+                assert project is None, name
+                continue
+            assert project is not None, name
+            assert project.name == expected["project"], name
+            assert project.get_stage_display() == expected["project_stage"], name
+            if "project_of" in expected:
+                assert project == _project_of(expected["project_of"])
+        linked = [n for n in NAMES if "project" in EXPECTED[n]]
+        assert Project.objects.count() == len({EXPECTED[n]["project"] for n in linked})
+
+    def test_stage_history_and_provenance(self):
+        _import("001_tender_gangnan_road.txt", "004_award_gangnan_road.txt")
+        project = _project_of("004_award_gangnan_road.txt")
+        history = list(project.stage_changes.values_list("stage", "previous", "bulletin__title"))
+        assert history == [
+            (Stage.TENDER, None, EXPECTED["001_tender_gangnan_road.txt"]["title"]),
+            (Stage.AWARD, Stage.TENDER, EXPECTED["004_award_gangnan_road.txt"]["title"]),
+        ]
+        # 王建明 is named by both notices with the same phone: one row, seen twice.
+        wang = ProjectContact.objects.get(project=project, person="王建明")
+        assert wang.first_bulletin.title == EXPECTED["001_tender_gangnan_road.txt"]["title"]
+        assert wang.last_bulletin.title == EXPECTED["004_award_gangnan_road.txt"]["title"]
+        assert wang.first_seen < wang.last_seen
+        roles = set(project.parties.values_list("role", "organization__name"))
+        assert (ProjectParty.Role.OWNER, "镇江新区城市建设投资有限公司") in roles
+        assert (ProjectParty.Role.AGENT, "江苏华信工程咨询有限公司") in roles
+        assert (ProjectParty.Role.WINNER, "江苏通港路桥建设集团有限公司") in roles
+
+    def test_an_older_notice_imported_later_never_moves_the_stage_back(self):
+        _import("004_award_gangnan_road.txt", "001_tender_gangnan_road.txt")
+        project = _project_of("001_tender_gangnan_road.txt")
+        assert project.stage == Stage.AWARD
+        assert project.stage_changes.count() == 1
+        assert project.bulletins.count() == 2
+
+    def test_organizations_are_one_row_across_projects(self):
+        _import(*NAMES)
+        agent = Organization.objects.get(name="江苏华信工程咨询有限公司")
+        assert agent.parties.values("project").distinct().count() == 1
+        owner = Organization.objects.get(name="镇江新区城市建设投资有限公司")
+        assert owner.parties.count() == 1  # the same role on the same project: one row
+
+
+class TestMatching:
+    def _notice(self, title, path="江苏-镇江-镇江新区", days=0, **kw):
+        return BulletinFactory(
+            title=title,
+            region=region(path),
+            category=kw.pop("category", category("tender")),
+            published_at=timezone.now() - datetime.timedelta(days=30 - days),
+            **kw,
+        )
+
+    def test_same_name_in_another_city_is_another_project(self):
+        a = self._notice("人民路道路改造工程施工招标公告", "江苏-镇江-京口区")
+        b = self._notice("人民路道路改造工程施工招标公告", "江苏-常州-武进区")
+        for bulletin in (a, b):
+            linking.project_link_bulletin(bulletin=bulletin)
+        assert a.project != b.project
+
+    def test_width_brackets_and_trailing_words_do_not_split_a_project(self):
+        a = self._notice("港南路（大港段）道路提升改造工程施工招标公告")
+        b = self._notice(
+            "港南路(大港段)道路提升改造工程中标结果公示", category=category("award"), days=5
+        )
+        for bulletin in (a, b):
+            linking.project_link_bulletin(bulletin=bulletin)
+        a.refresh_from_db()
+        b.refresh_from_db()
+        assert a.project == b.project and a.project.stage == Stage.AWARD
+
+    def test_news_starts_no_project(self):
+        news = self._notice("镇江召开重大项目推进会", category=category("news"))
+        assert linking.project_link_bulletin(bulletin=news).project is None
+
+    def test_merge_moves_everything_and_is_recorded(self, django_user_model):
+        a = self._notice("城东污水处理厂扩建工程施工招标公告")
+        b = self._notice("城东污水厂扩建项目中标公告", category=category("award"), days=3)
+        ContactFactory(bulletin=a, person="周敏", phone="0511-86000001")
+        ContactFactory(bulletin=b, person="李强", phone="0511-86000002")
+        for bulletin in (a, b):
+            linking.project_link_bulletin(bulletin=bulletin)
+        a.refresh_from_db()
+        b.refresh_from_db()
+        assert a.project != b.project  # different names: two projects until staff merge
+        staff = django_user_model.objects.create_user("ed", is_staff=True)
+        record = linking.project_merge(source=b.project, target=a.project, by=staff)
+        a.project.refresh_from_db()
+        assert set(a.project.bulletins.all()) == {a, b}
+        assert a.project.stage == Stage.AWARD
+        assert set(a.project.contacts.values_list("person", flat=True)) == {"周敏", "李强"}
+        assert ProjectStageChange.objects.filter(project=a.project).count() == 2
+        assert record.moved["bulletins"] == 1 and record.by == staff
+        assert Project.objects.active().count() == 1
+        with pytest.raises(ValueError):
+            linking.project_merge(source=b.project, target=a.project)
