@@ -9,11 +9,21 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from news import services
+from news import linking, services
 from news.importing.jobs import import_job_create, import_job_report
 from news.importing.pipeline import run_import
 from news.importing.sources import sources_from_upload
-from news.models import Bulletin, Category, Contact, ImportJob, Region
+from news.models import (
+    Bulletin,
+    Category,
+    Contact,
+    ImportJob,
+    Organization,
+    Project,
+    ProjectMerge,
+    ProjectStageChange,
+    Region,
+)
 from news.selectors import category_options_forget, region_options_forget
 from news.text import normalize_body
 
@@ -54,6 +64,7 @@ class BulletinAdminForm(forms.ModelForm):
             "bid_deadline",
             "stage",
             "winner",
+            "project",
         ]
 
     def clean_body(self):
@@ -105,14 +116,30 @@ class BulletinAdmin(admin.ModelAdmin):
     list_select_related = ("category", "province", "city", "region")
     search_fields = ("title", "source_url")
     date_hierarchy = "published_at"
-    autocomplete_fields = ("region",)
+    autocomplete_fields = ("region", "project")
     inlines = [ContactInline]
+
+    def save_related(self, request, form, formsets, change):
+        """After the contacts are saved: link (or unlink) the project staff chose, or find
+        one for a published bulletin that has none."""
+        super().save_related(request, form, formsets, change)
+        bulletin = form.instance
+        if bulletin.project_id:
+            linking.project_link(bulletin=bulletin, project=bulletin.project)
+        elif "project" in form.changed_data:
+            linking.project_unlink(bulletin=bulletin)
+        elif bulletin.status == Bulletin.Status.PUBLISHED:
+            linking.project_link_bulletin(bulletin=bulletin)
+
     actions = ["publish", "unpublish"]
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("title", "category", "region", "published_at", "status")}),
         (_("正文"), {"fields": ("body", "source_url", "source_name", "credits")}),
-        (_("项目信息"), {"fields": ("amount_yuan", "bid_deadline", "stage", "winner")}),
+        (
+            _("项目信息"),
+            {"fields": ("project", "amount_yuan", "bid_deadline", "stage", "winner")},
+        ),
         (_("记录"), {"fields": ("created_at", "updated_at")}),
     )
 
@@ -235,3 +262,100 @@ class CategoryAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
         category_options_forget()
+
+
+class ProjectBulletinInline(admin.TabularInline):
+    model = Bulletin
+    fk_name = "project"
+    fields = ("title", "category", "published_at", "status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # link a bulletin from its own page (所属项目)
+
+
+class StageChangeInline(admin.TabularInline):
+    model = ProjectStageChange
+    fields = ("changed_at", "previous", "stage", "bulletin", "recorded_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ProjectMergeForm(forms.Form):
+    target = forms.ModelChoiceField(label=_("合并到"), queryset=Project.objects.none())
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "region_label", "stage", "work_type", "last_activity_at")
+    list_filter = ("stage", "work_type", ProvinceListFilter)
+    list_select_related = ("province", "city", "region")
+    search_fields = ("name",)
+    readonly_fields = ("stage", "last_activity_at", "merged_into", "created_at")
+    fields = ("name", "region", "work_type", "amount_yuan", *readonly_fields)
+    autocomplete_fields = ("region",)
+    inlines = [ProjectBulletinInline, StageChangeInline]
+    actions = ["merge"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(merged_into__isnull=True)
+
+    @admin.display(description=_("地区"))
+    def region_label(self, obj):
+        return obj.region_display
+
+    def save_model(self, request, obj, form, change):
+        obj.name_key = linking.name_key(obj.name)
+        obj.set_region(obj.region)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("合并所选项目…"))
+    def merge(self, request, queryset):
+        """Merge the selected projects into the one staff pick (bulletins, parties,
+        contacts and stage history move; each merge is recorded)."""
+        projects = list(queryset)
+        if len(projects) < 2:
+            self.message_user(request, _("请至少选择两个项目。"), messages.WARNING)
+            return None
+        form = ProjectMergeForm(request.POST if "target" in request.POST else None)
+        form.fields["target"].queryset = queryset
+        if form.is_valid():
+            target = form.cleaned_data["target"]
+            for source in projects:
+                if source.pk != target.pk:
+                    linking.project_merge(source=source, target=target, by=request.user)
+            self.message_user(
+                request, _("已合并到“%(name)s”。") % {"name": target.name}, messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("合并项目"),
+            "projects": projects,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/news/project/merge.html", context)
+
+
+@admin.register(ProjectMerge)
+class ProjectMergeAdmin(admin.ModelAdmin):
+    list_display = ("merged_at", "source_name", "target", "by", "moved")
+    readonly_fields = ("merged_at", "source_name", "source", "target", "by", "moved")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name",)
+    search_fields = ("name",)

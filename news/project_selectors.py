@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
-from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from members.access import ContactAccess, contact_access
+from news.filters import int_or_none
 from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import (
     Bulletin,
@@ -28,8 +28,8 @@ class ProjectFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("项目名称"), field_name="name", lookup_expr="icontains", max_length=60
     )
-    stage = django_filters.TypedChoiceFilter(
-        label=_("阶段"), choices=Stage.choices, coerce=int, empty_label=_("全部阶段")
+    stage = django_filters.ChoiceFilter(
+        label=_("阶段"), choices=Stage.choices, empty_label=_("全部阶段")
     )
     work_type = django_filters.ChoiceFilter(
         label=_("工程类别"), choices=WorkType.choices, empty_label=_("全部类别")
@@ -38,12 +38,12 @@ class ProjectFilter(django_filters.FilterSet):
         label=_("省份"), queryset=Region.objects.provinces(), empty_label=_("全部省份")
     )
     city = django_filters.ModelChoiceFilter(
-        label=_("城市"), queryset=Region.objects.filter(level=2), empty_label=_("全部城市")
+        label=_("城市"), queryset=Region.objects.none(), empty_label=_("全部城市")
     )
     district = django_filters.ModelChoiceFilter(
         label=_("区县"),
         field_name="region",
-        queryset=Region.objects.filter(level=3),
+        queryset=Region.objects.none(),
         empty_label=_("全部区县"),
     )
     amount_min = django_filters.NumberFilter(
@@ -62,6 +62,15 @@ class ProjectFilter(django_filters.FilterSet):
     class Meta:
         model = Project
         fields = ["q", "stage", "work_type", "province", "city", "district"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        # As on the bulletin list: cities follow the province, districts the city.
+        data = data or {}
+        if province := int_or_none(data.get("province")):
+            self.form.fields["city"].queryset = Region.objects.children_of(province)
+        if city := int_or_none(data.get("city")):
+            self.form.fields["district"].queryset = Region.objects.children_of(city)
 
     def filter_amount_min(self, queryset, name, value):
         return queryset.filter(amount_yuan__gte=int(value * 10_000))
@@ -184,12 +193,7 @@ def project_detail(pk: int, *, viewer) -> ProjectDetail:
 
 
 def _contact_row(contact: ProjectContact, *, visible: bool) -> ContactView:
-    contact.organization_name = contact.organization.name if contact.organization else ""
-    view = contact_view(
-        _AsContact(contact),
-        visible=visible,
-    )
-    return view
+    return contact_view(_AsContact(contact), visible=visible)
 
 
 class _AsContact:
@@ -225,6 +229,3 @@ def project_feed_items(pk: int) -> tuple[Project, list[TimelineEntry]]:
     detail = project_detail(pk, viewer=None)
     project = Project.objects.get(pk=pk)
     return project, detail.timeline[:50]
-
-
-__all__ = ["Prefetch"]

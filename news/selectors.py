@@ -141,6 +141,9 @@ class BulletinDetail(_BulletinHeading):
     paragraphs: list[str]
     contacts: list[ContactView]
     access: ContactAccess
+    project_name: str = ""
+    project_url: str = ""
+    project_stage: str = ""
 
 
 def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
@@ -148,10 +151,11 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
     bulletin = (
         Bulletin.objects.published()
         .defer("search_vector", "title_vector", "contact_vector")
-        .select_related("category", "region", "city", "province")
+        .select_related("category", "region", "city", "province", "project")
         .prefetch_related(_CONTACTS)
         .get(pk=pk)
     )
+    project = bulletin.project if bulletin.project and not bulletin.project.merged_into_id else None
     access = contact_access(viewer, bulletin.pk)
     contacts = list(bulletin.contacts.all())
     values = () if access.visible else contact_values(contacts)
@@ -170,6 +174,9 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
         paragraphs=paragraphs,
         contacts=[contact_view(c, visible=access.visible) for c in contacts],
         access=access,
+        project_name=project.name if project else "",
+        project_url=project.get_absolute_url() if project else "",
+        project_stage=project.get_stage_display() if project and project.stage else "",
     )
 
 

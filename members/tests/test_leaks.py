@@ -18,6 +18,8 @@ from conftest import login_with_second_factor
 from members import services
 from members.models import ContactReveal, Subscription
 from members.tests.factories import UserFactory, paid_member, plan
+from news import linking
+from news.models import Organization
 from news.tests.factories import BulletinFactory, ContactFactory, region
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +94,9 @@ def lead():
         mobile="13912345678",
         email="",
     )
+    linking.project_link_bulletin(bulletin=bulletin)
+    bulletin.refresh_from_db()
+    assert bulletin.project is not None
     return bulletin
 
 
@@ -157,6 +162,12 @@ def _public_urls(lead) -> list[str]:
         reverse("region-children", args=[lead.province_id]),
         reverse("membership"),
         reverse("membership-apply"),
+        reverse("project-list"),
+        reverse("project-list") + "?q=管廊",
+        reverse("project-detail", args=[lead.project_id]),
+        reverse("project-feed-rss", args=[lead.project_id]),
+        reverse("project-feed-atom", args=[lead.project_id]),
+        *(o.get_absolute_url() for o in Organization.objects.all()),
     ]
 
 
@@ -284,6 +295,24 @@ def test_over_quota_gets_429_and_the_masked_view(lead):
     html = response.content.decode()
     assert "额度已用完" in html and "欧阳晓" not in html and "欧**" in html
     assert ContactReveal.objects.filter(user=member).count() == 1
+
+
+def test_project_contacts_are_gated_by_the_same_policy_and_quota(lead):
+    project_url = reverse("project-detail", args=[lead.project_id])
+    html = Client().get(project_url).content.decode()
+    assert "欧**" in html and "欧阳晓" not in html and "查看会员套餐" in html
+    member = paid_member(quota=2)
+    client = _client(member)
+    assert "查看联系方式" in client.get(project_url).content.decode()
+    assert client.post(reverse("project-reveal", args=[lead.project_id])).status_code == 302
+    html = client.get(project_url).content.decode()
+    assert "欧阳晓" in html and "13912345678" in html
+    # One quota for bulletins and projects: the bulletin takes the second reveal...
+    assert client.post(reverse("bulletin-reveal", args=[lead.pk])).status_code == 302
+    other = BulletinFactory(title="第三条")
+    # ...and a third is refused.
+    assert client.post(reverse("bulletin-reveal", args=[other.pk])).status_code == 429
+    assert ContactReveal.objects.filter(user=member).count() == 2
 
 
 def test_anonymous_reveal_goes_to_login_and_spends_nothing(lead):

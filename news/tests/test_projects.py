@@ -141,3 +141,72 @@ class TestMatching:
         assert Project.objects.active().count() == 1
         with pytest.raises(ValueError):
             linking.project_merge(source=b.project, target=a.project)
+
+
+class TestPages:
+    @pytest.fixture
+    def gangnan(self):
+        _import("001_tender_gangnan_road.txt", "004_award_gangnan_road.txt")
+        return _project_of("004_award_gangnan_road.txt")
+
+    def test_project_page_timeline_parties_and_masked_contacts(self, client, gangnan):
+        html = client.get(gangnan.get_absolute_url()).content.decode()
+        assert f"<h1>{gangnan.name}</h1>" in html
+        assert html.count('class="timeline-bulletin"') == 2
+        assert "进入中标阶段" in html and "进入招标阶段" in html
+        assert "江苏通港路桥建设集团有限公司" in html and "业主/建设单位" in html
+        assert "王**" in html and "王建明" not in html and "0511-8*******" in html
+
+    def test_bulletin_page_links_to_its_project(self, client, gangnan):
+        bulletin = gangnan.bulletins.first()
+        html = client.get(bulletin.get_absolute_url()).content.decode()
+        assert f'href="{gangnan.get_absolute_url()}"' in html
+
+    def test_organization_page_lists_its_projects_by_role(self, client, gangnan):
+        org = Organization.objects.get(name="江苏华信工程咨询有限公司")
+        html = client.get(org.get_absolute_url()).content.decode()
+        assert gangnan.name in html and "招标代理" in html
+
+    def test_project_list_filters(self, client):
+        _import(*NAMES)
+        page = client.get("/projects/").content.decode()
+        assert all(EXPECTED[n]["project"] in page for n in NAMES if "project" in EXPECTED[n])
+        award = client.get("/projects/", {"stage": Stage.AWARD}).content.decode()
+        assert "上海市普陀区桃浦中学改扩建工程" in award
+        assert "常州市武进区智能装备产业园一期项目" not in award
+        shanghai = Project.objects.get(name="上海市普陀区桃浦中学改扩建工程").province_id
+        only = client.get("/projects/", {"province": shanghai}).content.decode()
+        assert "上海市普陀区桃浦中学改扩建工程" in only and "镇江新区港南路" not in only
+        big = client.get("/projects/", {"amount_min": 10000}).content.decode()  # ≥ 1 亿
+        assert "常州市武进区智能装备产业园一期项目" in big and "镇江新区港南路" not in big
+        found = client.get("/projects/", {"q": "桃浦"}).content.decode()
+        assert "上海市普陀区桃浦中学改扩建工程" in found and "常州市武进区" not in found
+
+    def test_project_feed_is_masked_and_parses(self, client, gangnan):
+        import feedparser
+
+        response = client.get(f"/projects/{gangnan.pk}/feed/rss/")
+        feed = feedparser.parse(response.content)
+        assert len(feed.entries) == 4  # two bulletins, two stage changes
+        assert "王建明" not in response.content.decode()
+
+    def test_merged_project_redirects_to_its_target(self, client, gangnan):
+        other = BulletinFactory(title="港南路道路改造配套绿化工程招标公告")
+        linking.project_link_bulletin(bulletin=other)
+        other.refresh_from_db()
+        linking.project_merge(source=other.project, target=gangnan)
+        response = client.get(other.project.get_absolute_url())
+        assert response.status_code == 301 and response["Location"] == gangnan.get_absolute_url()
+
+    def test_staff_merge_from_the_admin(self, staff_client, gangnan):
+        other = BulletinFactory(title="港南路道路提升改造二期工程招标公告")
+        linking.project_link_bulletin(bulletin=other)
+        other.refresh_from_db()
+        url = "/admin/news/project/"
+        ids = [gangnan.pk, other.project_id]
+        page = staff_client.post(url, {"action": "merge", "_selected_action": ids})
+        assert "确认合并" in page.content.decode()
+        staff_client.post(url, {"action": "merge", "_selected_action": ids, "target": gangnan.pk})
+        other.refresh_from_db()
+        assert other.project == gangnan
+        assert gangnan.merges.get().by.email == "editor@example.com"

@@ -1,0 +1,124 @@
+"""Project and organisation pages (contacts gated by members.access, like bulletins')."""
+
+from django.contrib import messages
+from django.contrib.syndication.views import Feed
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from members import services as member_services
+from news import project_selectors
+from news.models import Organization, Project
+from news.selectors import filter_options
+from portal.pagecache import cache_anonymous_page
+
+
+@cache_anonymous_page
+def project_list(request):
+    listing = project_selectors.project_listing(request.GET, page_number=request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"listing": listing, "page": listing.page, "query_string": query.urlencode()}
+    context["options"] = filter_options(listing.filter)
+    return render(request, "news/project_list.html", context)
+
+
+def _project_page(request, pk: int, *, status: int = 200):
+    try:
+        detail = project_selectors.project_detail(pk, viewer=request.user)
+    except Project.DoesNotExist as exc:
+        merged_into = getattr(exc, "merged_into", None)
+        if merged_into:
+            return redirect("project-detail", merged_into, permanent=True)
+        raise Http404("project not found") from None
+    return render(request, "news/project_detail.html", {"detail": detail}, status=status)
+
+
+@cache_anonymous_page
+def project_detail(request, pk: int):
+    return _project_page(request, pk)
+
+
+@require_POST
+def project_reveal(request, pk: int):
+    """查看联系方式 for a project: the same policy and daily quota as bulletins."""
+    detail_url = reverse("project-detail", args=[pk])
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_login')}?next={detail_url}")
+    if not Project.objects.active().filter(pk=pk).exists():
+        raise Http404("project not found")
+    try:
+        member_services.contact_reveal(
+            user=request.user, project_id=pk, ip=request.META.get("REMOTE_ADDR")
+        )
+    except member_services.NotEntitled:
+        messages.warning(request, _("查看联系方式需要开通付费会员。"))
+        return _project_page(request, pk, status=403)
+    except member_services.QuotaExceeded as exc:
+        messages.warning(
+            request,
+            _("今日查看联系方式的 %(n)s 条额度已用完,明日自动恢复;") % {"n": exc.quota}
+            + _("如需更多额度请致电会员热线升级套餐。"),
+        )
+        return _project_page(request, pk, status=429)
+    return redirect(detail_url + "#contacts")
+
+
+@cache_anonymous_page
+def organization_detail(request, pk: int):
+    try:
+        page = project_selectors.organization_page(pk)
+    except Organization.DoesNotExist:
+        raise Http404("organization not found") from None
+    return render(request, "news/organization_detail.html", {"org": page})
+
+
+class ProjectFeed(Feed):
+    """A project's updates (bulletins, stage changes); masked like every feed."""
+
+    def get_object(self, request, pk):
+        try:
+            return project_selectors.project_feed_items(pk)
+        except Project.DoesNotExist:
+            raise Http404("project not found") from None
+
+    def title(self, obj):
+        project, _items = obj
+        return _("项目动态:%(name)s") % {"name": project.name}
+
+    def link(self, obj):
+        return obj[0].get_absolute_url()
+
+    def description(self, obj):
+        return _("%(name)s 的招标、中标、阶段变化等动态") % {"name": obj[0].name}
+
+    def items(self, obj):
+        return obj[1]
+
+    def item_title(self, entry):
+        if entry.kind == "stage":
+            return _("项目进入%(stage)s阶段") % {"stage": entry.text}
+        return entry.text
+
+    def item_link(self, entry):
+        return entry.url or self._project_url
+
+    def item_guid(self, entry):
+        return f"{entry.kind}:{entry.url or entry.text}:{entry.at.isoformat()}"
+
+    def item_pubdate(self, entry):
+        return entry.at
+
+    def item_description(self, entry):
+        return entry.category or _("阶段变化")
+
+    def get_feed(self, obj, request):
+        self._project_url = obj[0].get_absolute_url()
+        return super().get_feed(obj, request)
+
+
+class ProjectAtomFeed(ProjectFeed):
+    feed_type = Atom1Feed
