@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format bench bench-import bench-pages install install-dev migrate demo check-deploy clean
+.PHONY: run test lint format bench bench-import bench-pages bench-near-duplicates install install-dev migrate demo check-deploy clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 && $(PYTHON) --version >/dev/null 2>&1 || \
@@ -54,7 +54,10 @@ format: install-dev
 # reused while it holds a million rows; figures go into BENCHMARKS.md by hand.
 BENCH_DB_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench1m
 
-bench: bench-import bench-pages
+bench: bench-import bench-near-duplicates bench-pages
+
+bench-near-duplicates: install-dev
+	$(BIN)/python bench/near_duplicates_eval.py --originals 2000
 
 bench-import: install-dev
 	bash scripts/ensure-services.sh

@@ -260,31 +260,50 @@ def _add_parties_and_contacts(project: Project, bulletin: Bulletin, contacts) ->
     for contact in contacts:
         if not contact.person:
             continue
-        identity = _identity(contact)
-        row, made = ProjectContact.objects.get_or_create(
-            project=project,
-            identity=identity,
-            defaults={
-                "organization": organizations.get(contact.organization),
-                "role": contact.role,
-                "person": contact.person,
-                "title": contact.title,
-                "phone": contact.phone,
-                "mobile": contact.mobile,
-                "email": contact.email,
-                "first_bulletin": bulletin,
-                "last_bulletin": bulletin,
-                "first_seen": seen,
-                "last_seen": seen,
-            },
-        )
-        if not made and seen >= row.last_seen:
+        row = _known_contact(project, contact)
+        if row is None:
+            try:
+                with transaction.atomic():
+                    ProjectContact.objects.create(
+                        project=project,
+                        identity=_identity(contact),
+                        organization=organizations.get(contact.organization),
+                        role=contact.role,
+                        person=contact.person,
+                        title=contact.title,
+                        phone=contact.phone,
+                        mobile=contact.mobile,
+                        email=contact.email,
+                        first_bulletin=bulletin,
+                        last_bulletin=bulletin,
+                        first_seen=seen,
+                        last_seen=seen,
+                    )
+            except IntegrityError:
+                pass  # linked before (a re-run): nothing new
+            continue
+        if seen >= row.last_seen:
             # Seen again: newer sighting, and any detail the earlier one lacked.
             row.last_seen, row.last_bulletin = seen, bulletin
-            for field in ("title", "phone", "mobile", "email"):
-                if not getattr(row, field) and getattr(contact, field):
-                    setattr(row, field, getattr(contact, field))
-            row.save()
+        for field in ("title", "phone", "mobile", "email"):
+            if not getattr(row, field) and getattr(contact, field):
+                setattr(row, field, getattr(contact, field))
+        row.save()
+
+
+def _numbers(contact) -> set[str]:
+    values = (re.sub(r"\D", "", contact.phone or ""), re.sub(r"\D", "", contact.mobile or ""))
+    return {v for v in values if v} | ({contact.email.lower()} if contact.email else set())
+
+
+def _known_contact(project: Project, contact: Contact) -> ProjectContact | None:
+    """The same person with a number or email in common (or with none given)."""
+    numbers = _numbers(contact)
+    for row in ProjectContact.objects.filter(project=project, person=contact.person.strip()):
+        known = _numbers(row)
+        if numbers & known or not numbers or not known:
+            return row
+    return None
 
 
 def _identity(contact: Contact) -> str:

@@ -68,6 +68,9 @@ class TestSamples:
         assert wang.first_bulletin.title == EXPECTED["001_tender_gangnan_road.txt"]["title"]
         assert wang.last_bulletin.title == EXPECTED["004_award_gangnan_road.txt"]["title"]
         assert wang.first_seen < wang.last_seen
+        # 李晓燕: a mobile in 001, the same office phone in 004 — still one person.
+        li = ProjectContact.objects.get(project=project, person="李晓燕")
+        assert (li.phone, li.mobile) == ("0511-85000002", "13800000002")
         roles = set(project.parties.values_list("role", "organization__name"))
         assert (ProjectParty.Role.OWNER, "镇江新区城市建设投资有限公司") in roles
         assert (ProjectParty.Role.AGENT, "江苏华信工程咨询有限公司") in roles
