@@ -47,8 +47,11 @@ _TITLE_TAIL = re.compile(
 )
 # Trailing words dropped from the display name (expected.json: 施工/施工总承包/招标/公告).
 _NAME_TAIL = re.compile(r"(?:施工总承包|工程总承包|施工|监理|设计|招标|公告|公示)+$")
-# ... and further, for the matching key only.
-_KEY_TAIL = re.compile(r"(?:施工总承包|工程总承包|施工|监理|设计|招标|公告|公示|项目)+$")
+# ... and further, for the matching key only: the works a notice is about (EPC, 勘察设计,
+# 监理服务) and 工程/项目, which a 拟建 record and a tender use for the same project.
+_KEY_TAIL = re.compile(
+    r"(?:epc总承包|epc|工程总承包|施工总承包|勘察设计|监理服务|施工|监理|设计|勘察|招标|公告|公示|项目|工程)+$"
+)
 _NOT_NAME = re.compile(r"[\W_]+")
 _FOLD = re.compile(r"[\uff01-\uff5e]")
 
