@@ -216,3 +216,94 @@ class ContactReveal(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.bulletin_id} · {self.day}"
+
+
+class SavedSearch(models.Model):
+    """标讯定制: what a member wants to hear about, matched against every new bulletin."""
+
+    class Frequency(models.TextChoices):
+        INSTANT = "instant", _("即时提醒")
+        DAILY = "daily", _("每日汇总")
+        WEEKLY = "weekly", _("每周汇总")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("会员"),
+        on_delete=models.CASCADE,
+        related_name="saved_searches",
+    )
+    name = models.CharField(_("订阅名称"), max_length=60)
+    query = models.CharField(
+        _("关键词"),
+        max_length=100,
+        blank=True,
+        help_text=_('多个词用空格分隔;"引号"精确匹配;-词 排除'),
+    )
+    title_only = models.BooleanField(_("仅匹配标题"), default=False)
+    regions = models.ManyToManyField("news.Region", verbose_name=_("地区"), blank=True)
+    categories = models.ManyToManyField("news.Category", verbose_name=_("分类"), blank=True)
+    stages = models.JSONField(_("项目阶段"), default=list, blank=True)
+    amount_min_yuan = models.BigIntegerField(_("金额下限(元)"), null=True, blank=True)
+    amount_max_yuan = models.BigIntegerField(_("金额上限(元)"), null=True, blank=True)
+    frequency = models.CharField(
+        _("提醒方式"), max_length=10, choices=Frequency.choices, default=Frequency.DAILY
+    )
+    digest_hour = models.PositiveSmallIntegerField(_("汇总发送时间(时)"), default=8)
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("标讯订阅")
+        verbose_name_plural = _("标讯订阅")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class AlertDelivery(models.Model):
+    """One bulletin for one member, once, with every reason it matched (idempotent)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+        SKIPPED = "skipped", _("未发送(无权限或已退订)")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("会员"),
+        on_delete=models.CASCADE,
+        related_name="alert_deliveries",
+    )
+    bulletin = models.ForeignKey(
+        "news.Bulletin", verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="+"
+    )
+    reasons = models.JSONField(_("匹配原因"), default=list)
+    instant = models.BooleanField(_("即时"), default=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    last_error = models.CharField(_("错误"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("匹配时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("提醒发送记录")
+        verbose_name_plural = _("提醒发送记录")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "bulletin"], name="alert_once_per_bulletin")
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "instant", "created_at"],
+                name="alert_pending",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.bulletin_id} · {self.get_status_display()}"

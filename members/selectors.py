@@ -16,6 +16,7 @@ class AccountSummary:
     reveals_used: int
     subscriptions: list[Subscription]
     applications: list[MembershipApplication]
+    saved_searches: list
 
 
 def account_summary(user) -> AccountSummary:
@@ -24,4 +25,5 @@ def account_summary(user) -> AccountSummary:
         reveals_used=reveals_today(user),
         subscriptions=list(user.subscriptions.select_related("plan")[:20]),
         applications=list(user.applications.select_related("plan")[:5]),
+        saved_searches=list(user.saved_searches.prefetch_related("regions", "categories")),
     )

@@ -19,3 +19,33 @@ def subscriptions_daily() -> None:
 )
 def application_notify_staff(application_id: int) -> None:
     services.application_notify_staff(application_id=application_id)
+
+
+@shared_task(ignore_result=True)
+def alerts_match(bulletin_ids: list[int]) -> None:
+    """After a publish: write deliveries, then send the instant ones."""
+    from members import alerts
+
+    pending = alerts.alerts_match(bulletin_ids=bulletin_ids)
+    for start in range(0, len(pending), ALERT_BATCH):
+        alerts_send.delay(pending[start : start + ALERT_BATCH])
+
+
+ALERT_BATCH = 50  # messages per SMTP connection and task
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    max_retries=8,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def alerts_send(self, delivery_ids: list[int]) -> None:
+    from members import alerts
+
+    try:
+        alerts.alerts_send(delivery_ids=delivery_ids)
+    except alerts.TransientSendError as exc:
+        # 30 s, 60 s, 120 s … while the SMTP server is down.
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

@@ -1,12 +1,14 @@
 from allauth.account.views import LoginView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
-from members import selectors, services
-from members.forms import ApplicationForm, ProfileForm
+from members import alerts, saved_searches, selectors, services
+from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
+from members.models import SavedSearch
 
 
 class ThrottledLoginView(LoginView):
@@ -48,3 +50,120 @@ def apply(request):
         messages.success(request, _("申请已提交,客服将在一个工作日内电话联系您。"))
         return redirect("member-account" if user else "membership")
     return render(request, "members/apply.html", {"form": form})
+
+
+def _search_context(form, preview_result=None):
+    return {"form": form, "preview": preview_result}
+
+
+def _preview_of(form):
+    data = form.cleaned_data
+    count, capped, newest = saved_searches.preview(
+        query=data["query"],
+        title_only=data["title_only"],
+        regions=data["regions"],
+        categories=data["categories"],
+        stages=data["stages"],
+        amount_min=int(data["amount_min"] * 10_000) if data.get("amount_min") is not None else None,
+        amount_max=int(data["amount_max"] * 10_000) if data.get("amount_max") is not None else None,
+    )
+    return {"count": count, "capped": capped, "newest": newest}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def saved_search_edit(request, pk: int | None = None):
+    """New (optionally from the list page's filters: ?q=…&province=…) or edit; 预览 shows
+    what the last 30 days would have caught before anything is saved."""
+    instance = get_object_or_404(SavedSearch, pk=pk, user=request.user) if pk else SavedSearch()
+    initial, extra = {}, []
+    if pk is None and request.method == "GET":
+        initial, extra = _initial_from_list_filters(request.GET)
+    form = SavedSearchForm(
+        request.POST or None, instance=instance, initial=initial, extra_region_ids=extra
+    )
+    result = None
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            result = _preview_of(form)
+        else:
+            search = form.apply_to_instance()
+            try:
+                saved_searches.saved_search_save(
+                    user=request.user,
+                    search=search,
+                    regions=form.cleaned_data["regions"],
+                    categories=form.cleaned_data["categories"],
+                )
+            except saved_searches.SavedSearchError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("订阅“%(name)s”已保存。") % {"name": search.name})
+                return redirect("member-account")
+    elif request.method == "GET" and (pk or initial):
+        bound = SavedSearchForm(_as_query_dict(form), instance=instance, extra_region_ids=extra)
+        if bound.is_valid():
+            result = _preview_of(bound)
+    return render(request, "members/saved_search_form.html", _search_context(form, result))
+
+
+def _as_query_dict(form):
+    from django.http import QueryDict
+
+    data = QueryDict(mutable=True)
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            data.setlist(name, [getattr(v, "pk", v) for v in value])
+        else:
+            data[name] = value if not isinstance(value, bool) else ("on" if value else "")
+    return data
+
+
+def _initial_from_list_filters(params):
+    """保存为订阅: the list page's query string becomes the new subscription's fields."""
+    from news.models import Category, Region
+
+    initial = {"query": params.get("q", ""), "title_only": bool(params.get("title_only"))}
+    region_id = next(
+        (params.get(k) for k in ("district", "city", "province") if params.get(k, "").isdigit()),
+        None,
+    )
+    names = [initial["query"]] if initial["query"] else []
+    extra = []
+    if region_id and (region := Region.objects.filter(pk=region_id).first()):
+        initial["regions"] = [region]
+        extra = [region.pk]
+        names.append(region.name)
+    if slug := params.get("category"):
+        categories = list(Category.objects.filter(slug=slug))
+        initial["categories"] = categories
+        names += [c.name for c in categories]
+    initial["name"] = " ".join(names)[:60] or _("我的订阅")
+    return initial, extra
+
+
+@login_required
+@require_POST
+def saved_search_delete(request, pk: int):
+    saved_searches.saved_search_delete(user=request.user, search_id=pk)
+    messages.success(request, _("订阅已删除。"))
+    return redirect("member-account")
+
+
+@csrf_exempt  # RFC 8058 one-click: mail clients POST without our cookies or token
+@require_http_methods(["GET", "POST"])
+def alerts_unsubscribe(request, token: str):
+    """GET shows a button (link scanners fetch GETs); POST unsubscribes, no login needed."""
+    from django.core import signing
+
+    try:
+        signing.loads(token, salt=alerts.UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return render(request, "members/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        alerts.unsubscribe(token)
+        return render(request, "members/unsubscribe.html", {"done": True})
+    return render(request, "members/unsubscribe.html", {"token": token})

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from members.alerts import alerts_enqueue
 from news import linking, services
 from news.importing.jobs import import_job_create, import_job_report
 from news.importing.pipeline import run_import
@@ -124,6 +125,9 @@ class BulletinAdmin(admin.ModelAdmin):
         one for a published bulletin that has none."""
         super().save_related(request, form, formsets, change)
         bulletin = form.instance
+        published = bulletin.status == Bulletin.Status.PUBLISHED
+        if published and (not change or form.initial.get("status") != bulletin.status):
+            alerts_enqueue([bulletin.pk])  # newly published: match saved searches
         if bulletin.project_id:
             linking.project_link(bulletin=bulletin, project=bulletin.project)
         elif "project" in form.changed_data:

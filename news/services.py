@@ -17,17 +17,17 @@ def bulletin_set_status(*, bulletin_ids: Sequence[int], status: str) -> int:
     if status not in Bulletin.Status.values:
         raise ValueError(f"未知的状态: {status!r}")
     with transaction.atomic():
-        changed = (
-            Bulletin.objects.filter(pk__in=bulletin_ids)
-            .exclude(status=status)
-            .update(status=status, updated_at=timezone.now())
-        )
-    invalidate_pages_after_commit()  # .update() sends no signals
-    if status == Bulletin.Status.PUBLISHED:
-        # A draft turned published joins its project now (imports as drafts do not link).
-        from news.linking import projects_link_bulletins
+        rows = Bulletin.objects.filter(pk__in=bulletin_ids).exclude(status=status)
+        changing = list(rows.values_list("pk", flat=True))
+        changed = rows.update(status=status, updated_at=timezone.now())
+        invalidate_pages_after_commit()  # .update() sends no signals
+        if status == Bulletin.Status.PUBLISHED and changing:
+            # A draft turned published joins its project and alerts members now.
+            from members.alerts import alerts_enqueue
+            from news.linking import projects_link_bulletins
 
-        projects_link_bulletins(bulletin_ids)
+            projects_link_bulletins(changing)
+            alerts_enqueue(changing)
     return changed
 
 

@@ -17,6 +17,14 @@ urlpatterns = [
     # Before allauth's own: the same login, answering 429 when throttled.
     path("accounts/login/", member_views.ThrottledLoginView.as_view(), name="account_login"),
     path("accounts/profile/", member_views.account, name="member-account"),
+    path("alerts/new/", member_views.saved_search_edit, name="saved-search-new"),
+    path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),
+    path("alerts/<int:pk>/delete/", member_views.saved_search_delete, name="saved-search-delete"),
+    path(
+        "alerts/unsubscribe/<str:token>/",
+        member_views.alerts_unsubscribe,
+        name="alerts-unsubscribe",
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from members.alerts import alerts_enqueue
 from news.importing import near_duplicates
 from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
 from news.linking import projects_link_bulletins
@@ -317,11 +318,15 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
         # Most likely another import stored one of these pages since we checked.
         stored = [(page, _store_one(page, b, rows)) for page, b, rows in built]
         if publish:
-            projects_link_bulletins([r.bulletin_id for _, r in stored if r.bulletin_id])
+            ids = [r.bulletin_id for _, r in stored if r.bulletin_id]
+            projects_link_bulletins(ids)
+            alerts_enqueue(ids)
         return results + stored
     invalidate_pages_after_commit()  # bulk_create sends no signals
     if publish:
-        projects_link_bulletins([bulletin.pk for _, bulletin, _ in built])
+        ids = [bulletin.pk for _, bulletin, _ in built]
+        projects_link_bulletins(ids)
+        alerts_enqueue(ids)
     return results + [(page, _imported(page, bulletin)) for page, bulletin, _ in built]
 
 

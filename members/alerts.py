@@ -1,0 +1,190 @@
+"""Alerts: match new bulletins to saved searches, write deliveries, send instant emails.
+
+Each match is an AlertDelivery row, unique per member and bulletin, written in one
+transaction with every reason; the instant sender locks pending rows
+(select_for_update(skip_locked=True)), checks the member's plan again at send time, sends a
+batch over one SMTP connection and marks each row; transient SMTP errors leave the row
+pending for the task's retry, permanent ones (5xx) mark it failed with the reason.
+"""
+
+import contextlib
+import logging
+import smtplib
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import mailers
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from members.access import member_rights
+from members.matching import current_index
+from members.models import AlertDelivery, SavedSearch, User
+from news.masking import contact_values, mask_text
+from news.models import Bulletin
+from news.snippets import snippet
+from portal.emails import build_email
+
+logger = logging.getLogger(__name__)
+UNSUBSCRIBE_SALT = "members.alerts.unsubscribe"
+
+
+class TransientSendError(Exception):
+    """The SMTP server could not take the batch now; the task retries with backoff."""
+
+
+def alerts_enqueue(bulletin_ids) -> None:
+    """Match these bulletins after the current transaction commits (publish, import)."""
+    from members.tasks import alerts_match
+
+    ids = list(bulletin_ids)
+    if ids:
+        transaction.on_commit(lambda: alerts_match.delay(ids))
+
+
+def alerts_match(*, bulletin_ids) -> list[int]:
+    """Write a delivery per matching member and bulletin; returns the instant ones."""
+    index = current_index()
+    bulletins = (
+        Bulletin.objects.published()
+        .filter(pk__in=list(bulletin_ids))
+        .select_related("category")
+        .prefetch_related("contacts")
+    )
+    rows: dict[tuple[int, int], AlertDelivery] = {}
+    users: dict[int, User] = {}
+    for bulletin in bulletins:
+        for compiled, term in index.matches(bulletin):
+            if compiled.user_id not in users:
+                users[compiled.user_id] = User.objects.filter(pk=compiled.user_id).first()
+            user = users[compiled.user_id]
+            if user is None:
+                continue
+            rights = member_rights(user)
+            if not rights.sees_contacts:
+                continue  # alerts are a paid service
+            key = (user.pk, bulletin.pk)
+            if key not in rows:
+                rows[key] = AlertDelivery(
+                    user=user,
+                    bulletin=bulletin,
+                    reasons=[],
+                    instant=False,
+                )
+            rows[key].reasons.append({"search": compiled.id, "name": compiled.name, "term": term})
+            rows[key].instant |= compiled.instant and rights.instant_alerts
+    with transaction.atomic():
+        created = AlertDelivery.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    # ignore_conflicts returns no ids: read back the instant rows still pending.
+    pending = AlertDelivery.objects.filter(
+        bulletin_id__in=list(bulletin_ids), instant=True, status=AlertDelivery.Status.PENDING
+    ).values_list("pk", flat=True)
+    logger.info("alerts: %s deliveries for %s bulletins", len(created), len(bulletin_ids))
+    return list(pending)
+
+
+def unsubscribe_token(user_id: int, search_id: int | None) -> str:
+    return signing.dumps({"u": user_id, "s": search_id or 0}, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe(token: str) -> int:
+    """Turn off one saved search (or all of a member's); raises signing.BadSignature."""
+    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    searches = SavedSearch.objects.filter(user_id=data["u"])
+    if data["s"]:
+        searches = searches.filter(pk=data["s"])
+    changed = searches.update(is_active=False, updated_at=timezone.now())
+    from members.matching import saved_searches_changed
+
+    saved_searches_changed()
+    return changed
+
+
+def _message(delivery: AlertDelivery):
+    bulletin = delivery.bulletin
+    values = contact_values(bulletin.contacts.all())
+    terms = [r["term"] for r in delivery.reasons if r["term"]]
+    first_search = delivery.reasons[0]["search"] if len(delivery.reasons) == 1 else None
+    token = unsubscribe_token(delivery.user_id, first_search)
+    unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
+    context = {
+        "delivery": delivery,
+        "title": mask_text(bulletin.title, values=values),
+        "bulletin": bulletin,
+        "url": settings.SITE_URL + bulletin.get_absolute_url(),
+        # Emails never carry contacts: revealing them on the site counts the daily quota.
+        "snippet": snippet(bulletin.body, terms, contacts_visible=False, values=values),
+        "unsubscribe_url": unsubscribe_url,
+        "account_url": settings.SITE_URL + reverse("member-account"),
+    }
+    return build_email(
+        "alert",
+        to=[delivery.user.email],
+        context=context,
+        unsubscribe_url=unsubscribe_url,
+    )
+
+
+def alerts_send(*, delivery_ids) -> dict:
+    """Send pending instant deliveries once each; returns counts by outcome."""
+    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    error = None
+    with transaction.atomic():
+        rows = list(
+            AlertDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(delivery_ids), status=AlertDelivery.Status.PENDING)
+            .select_related("user", "bulletin__category", "bulletin__region")
+        )
+        ready = []
+        for row in rows:
+            row.attempts += 1
+            if not member_rights(row.user, fresh=True).sees_contacts or not row.user.email:
+                row.status = AlertDelivery.Status.SKIPPED
+                row.last_error = "会员已到期或无邮箱"
+                counts["skipped"] += 1
+            else:
+                ready.append(row)
+        if ready:
+            error = _send_batch(ready, counts)
+        AlertDelivery.objects.bulk_update(rows, ["status", "attempts", "last_error", "sent_at"])
+    if error is not None:
+        # What was sent is recorded (committed above); the rest stays pending for a retry.
+        raise TransientSendError(str(error)) from error
+    return counts
+
+
+def _send_batch(rows: list[AlertDelivery], counts: dict) -> Exception | None:
+    """One SMTP connection for the batch; marks each row. Returns a transient error."""
+    connection = mailers.default
+    try:
+        connection.open()
+        for row in rows:
+            try:
+                connection.send_messages([_message(row)])
+            except smtplib.SMTPRecipientsRefused as exc:
+                row.status, row.last_error = AlertDelivery.Status.FAILED, str(exc)[:300]
+                counts["failed"] += 1
+                continue
+            except smtplib.SMTPResponseException as exc:
+                if not 500 <= exc.smtp_code < 600:
+                    raise
+                row.status = AlertDelivery.Status.FAILED
+                row.last_error = f"{exc.smtp_code} {exc.smtp_error!r}"[:300]
+                counts["failed"] += 1
+                continue
+            row.status, row.sent_at, row.last_error = (
+                AlertDelivery.Status.SENT,
+                timezone.now(),
+                "",
+            )
+            counts["sent"] += 1
+    except (OSError, smtplib.SMTPException) as exc:
+        for row in rows:
+            if row.status == AlertDelivery.Status.PENDING:
+                row.last_error = str(exc)[:300]
+        return exc
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+    return None

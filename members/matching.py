@@ -1,0 +1,199 @@
+"""Which saved searches a new bulletin satisfies, without one query per saved search.
+
+Design: an inverted index in the worker's memory. Every active saved search of a member
+whose plan allows saved searches is compiled once (keywords through the site search's own
+parser and n-gram rules, `news.search`) and filed under one *anchor*:
+- the rarest-looking lexeme of its first keyword (the longest n-gram), or else
+- each of its regions / categories as the filter lexemes the search vectors use
+  (`~p12`, `~c34`, `~r56`, `~k7`; a province includes its cities and districts because a
+  bulletin carries the lexemes of all three levels), or else
+- "*" (no keyword, no region, no category: every bulletin).
+A bulletin's lexeme set is built the way its public search vector is (masked title + body
++ filter lexemes), so a saved search matches exactly what the site search would find for
+a visitor. Only the saved searches filed under one of the bulletin's lexemes are checked
+in full (every keyword, no excluded word, regions, categories, stages, amount range).
+The index is rebuilt when any saved search changes (a generation number in the cache),
+so workers on several machines stay in step.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db.models import Count, Max
+
+from members.models import SavedSearch
+from news import linking
+from news.masking import contact_values, mask_text
+from news.search import document, filter_lexemes, parse_query, term_tsquery
+
+GENERATION_KEY = "alerts:saved-search-generation"
+ANY = "*"
+
+
+def saved_searches_changed() -> None:
+    """Call after any saved search is created, edited or deleted."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 1, timeout=None)
+
+
+@dataclass
+class Compiled:
+    id: int
+    user_id: int
+    name: str
+    instant: bool
+    include: list[list[str]]  # per keyword: the lexemes that must all be present
+    include_terms: list[str]
+    exclude: list[list[str]]
+    title_only: bool
+    regions: set[str] = field(default_factory=set)  # filter lexemes, any of them
+    categories: set[str] = field(default_factory=set)
+    stages: set[int] = field(default_factory=set)
+    amount_min: int | None = None
+    amount_max: int | None = None
+
+
+def _term_lexemes(term: str) -> list[str]:
+    """The lexemes a term needs, from the same tsquery text the site search sends."""
+    parts = term_tsquery(term).strip("()").split(" & ")
+    return [p.strip("'").replace("':*", "*").rstrip("'") for p in parts if p]
+
+
+def compile_search(search: SavedSearch, region_ids, category_ids) -> Compiled:
+    query = parse_query(search.query)
+    return Compiled(
+        id=search.pk,
+        user_id=search.user_id,
+        name=search.name,
+        instant=search.frequency == SavedSearch.Frequency.INSTANT,
+        include=[_term_lexemes(t) for t in query.include],
+        include_terms=list(query.include),
+        exclude=[_term_lexemes(t) for t in query.exclude],
+        title_only=search.title_only,
+        regions={_region_lexeme(r) for r in region_ids},
+        categories={f"~k{c}" for c in category_ids},
+        stages=set(search.stages or ()),
+        amount_min=search.amount_min_yuan,
+        amount_max=search.amount_max_yuan,
+    )
+
+
+def _region_lexeme(region) -> str:
+    tag = {1: "p", 2: "c"}.get(region.level, "r")
+    return f"~{tag}{region.pk}"
+
+
+def _anchors(c: Compiled) -> list[str]:
+    if c.include:
+        return [max(c.include[0], key=len)]
+    if c.regions:
+        return sorted(c.regions)
+    if c.categories:
+        return sorted(c.categories)
+    return [ANY]
+
+
+class Index:
+    def __init__(self, compiled: list[Compiled]):
+        self.by_anchor: dict[str, list[Compiled]] = {}
+        for c in compiled:
+            for anchor in _anchors(c):
+                self.by_anchor.setdefault(anchor, []).append(c)
+        self.size = len(compiled)
+
+    def matches(self, bulletin) -> list[tuple[Compiled, str]]:
+        """(saved search, the keyword that matched or "") for one bulletin."""
+        values = contact_values(bulletin.contacts.all())
+        title = mask_text(bulletin.title, values=values)
+        body = mask_text(bulletin.body, values=values)
+        filters = filter_lexemes(
+            province_id=bulletin.province_id,
+            city_id=bulletin.city_id,
+            region_id=bulletin.region_id,
+            category_id=bulletin.category_id,
+        )
+        full = _lexemes(document(title, body, extra=filters))
+        titles = _lexemes(document(title))
+        stage = linking.bulletin_stage(bulletin)
+        seen, found = set(), []
+        for lexeme in list(full) + [ANY]:
+            for c in self.by_anchor.get(lexeme, ()):
+                if c.id in seen:
+                    continue
+                seen.add(c.id)
+                if _satisfies(c, full, titles, bulletin, stage):
+                    found.append((c, c.include_terms[0] if c.include_terms else ""))
+        return found
+
+
+def _lexemes(literal: str) -> set[str]:
+    return set(literal[1:-1].split("' '")) if literal else set()
+
+
+def _has(lexemes: set[str], needed: list[str]) -> bool:
+    for lexeme in needed:
+        if lexeme.endswith("*"):  # a one-character term: any n-gram starting with it
+            if not any(x.startswith(lexeme[:-1]) for x in lexemes):
+                return False
+        elif lexeme not in lexemes:
+            return False
+    return True
+
+
+def _satisfies(c: Compiled, full, titles, bulletin, stage) -> bool:
+    text = titles if c.title_only else full
+    if not all(_has(text, needed) for needed in c.include):
+        return False
+    if any(_has(text, needed) for needed in c.exclude):
+        return False
+    if c.regions and not c.regions & full:
+        return False
+    if c.categories and not c.categories & full:
+        return False
+    if c.stages and (stage is None or int(stage) not in c.stages):
+        return False
+    amount = bulletin.amount_yuan
+    if c.amount_min is not None and (amount is None or amount < c.amount_min):
+        return False
+    return not (c.amount_max is not None and (amount is None or amount > c.amount_max))
+
+
+_INDEX: dict = {"generation": None, "index": None}
+
+
+def current_index() -> Index:
+    """The worker's index, rebuilt when saved searches changed since it was built: the
+    generation other processes bump, and (should the cache lose it) one aggregate."""
+    state = SavedSearch.objects.filter(is_active=True).aggregate(
+        n=Count("id"), last=Max("updated_at"), top=Max("id")
+    )
+    generation = (cache.get(GENERATION_KEY, 0), state["n"], state["last"], state["top"])
+    if _INDEX["index"] is None or _INDEX["generation"] != generation:
+        _INDEX["index"] = build_index()
+        _INDEX["generation"] = generation
+    return _INDEX["index"]
+
+
+def build_index() -> Index:
+    searches = (
+        SavedSearch.objects.filter(is_active=True, user__is_active=True)
+        .prefetch_related("regions", "categories")
+        .only(
+            "id",
+            "user_id",
+            "name",
+            "query",
+            "title_only",
+            "stages",
+            "amount_min_yuan",
+            "amount_max_yuan",
+            "frequency",
+        )
+    )
+    compiled = [
+        compile_search(s, list(s.regions.all()), [c.pk for c in s.categories.all()])
+        for s in searches
+    ]
+    return Index(compiled)

@@ -1,0 +1,79 @@
+"""Saved searches (标讯定制): create, edit, delete within the plan's limits; preview."""
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.access import member_rights
+from members.matching import saved_searches_changed
+from members.models import SavedSearch
+from news.models import Bulletin, Region
+from news.search import parse_query
+
+PREVIEW_DAYS = 30
+PREVIEW_CAP = 1000
+
+
+class SavedSearchError(ValueError):
+    pass
+
+
+def saved_search_save(*, user, search: SavedSearch, regions, categories) -> SavedSearch:
+    """Create or update, enforcing the plan: how many, and instant alerts or not."""
+    rights = member_rights(user)
+    limit = rights.saved_search_limit if rights.plan_name else _free_limit()
+    if search.pk is None and user.saved_searches.count() >= limit:
+        raise SavedSearchError(
+            _("您的套餐最多可保存 %(n)s 个订阅。请删除不用的订阅,或致电会员热线升级套餐。")
+            % {"n": limit}
+        )
+    if search.frequency == SavedSearch.Frequency.INSTANT and not rights.instant_alerts:
+        raise SavedSearchError(_("即时提醒仅对标讯定制会员开放,请选择每日或每周汇总。"))
+    with transaction.atomic():
+        search.user = user
+        search.save()
+        search.regions.set(regions)
+        search.categories.set(categories)
+    transaction.on_commit(saved_searches_changed)
+    return search
+
+
+def saved_search_delete(*, user, search_id: int) -> None:
+    SavedSearch.objects.filter(user=user, pk=search_id).delete()
+    transaction.on_commit(saved_searches_changed)
+
+
+def _free_limit() -> int:
+    from members.models import Plan
+
+    free = Plan.objects.filter(slug="free").first()
+    return free.saved_search_limit if free else 1
+
+
+def preview(*, query: str, title_only: bool, regions, categories, stages, amount_min, amount_max):
+    """(count capped at PREVIEW_CAP, newest five) of the last 30 days' bulletins."""
+    since = timezone.now() - datetime.timedelta(days=PREVIEW_DAYS)
+    matched = Bulletin.objects.published().filter(published_at__gte=since)
+    matched = matched.search(parse_query(query), title_only=title_only)
+    if regions:
+        by_level = Q()
+        for region in regions:
+            field = {Region.Level.PROVINCE: "province", Region.Level.CITY: "city"}.get(
+                region.level, "region"
+            )
+            by_level |= Q(**{field: region})
+        matched = matched.filter(by_level)
+    if categories:
+        matched = matched.filter(category__in=list(categories))
+    if stages:
+        matched = matched.filter(project__stage__in=[int(s) for s in stages])
+    if amount_min is not None:
+        matched = matched.filter(amount_yuan__gte=amount_min)
+    if amount_max is not None:
+        matched = matched.filter(amount_yuan__lte=amount_max)
+    count = matched.values("pk")[: PREVIEW_CAP + 1].count()
+    newest = list(matched.newest_first().for_listing()[:5])
+    return min(count, PREVIEW_CAP), count > PREVIEW_CAP, newest

@@ -1,0 +1,230 @@
+"""Saved searches and alerts: matching, deliveries, instant emails, unsubscribe."""
+
+import datetime
+import socket
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from members import alerts, services
+from members.models import AlertDelivery, SavedSearch, Subscription
+from members.tests.factories import UserFactory, paid_member
+from news.models import Bulletin
+from news.services import bulletin_set_status
+from news.tests.factories import BulletinFactory, ContactFactory, category, region
+
+pytestmark = pytest.mark.django_db
+
+BODY = (
+    "本招标项目镇江新区综合管廊工程已由镇江新区经济发展局批准建设。\n\n"
+    "招标控制价:3860.52万元。\n\n联系人:欧阳晓 电话:(0511)87654321"
+)
+
+
+def _search(user, name, query="", **kwargs):
+    regions = kwargs.pop("regions", [])
+    categories = kwargs.pop("categories", [])
+    search = SavedSearch.objects.create(user=user, name=name, query=query, **kwargs)
+    search.regions.set(regions)
+    search.categories.set(categories)
+    from members.matching import saved_searches_changed
+
+    saved_searches_changed()
+    return search
+
+
+def _draft(**kwargs):
+    kwargs.setdefault("title", "镇江新区综合管廊工程施工招标公告")
+    kwargs.setdefault("body", BODY)
+    kwargs.setdefault("region", region("江苏-镇江-镇江新区"))
+    kwargs.setdefault("amount_yuan", 38605200)
+    bulletin = BulletinFactory(status=Bulletin.Status.DRAFT, **kwargs)
+    ContactFactory(bulletin=bulletin, person="欧阳晓", phone="(0511)87654321", mobile="")
+    return bulletin
+
+
+class TestMatching:
+    def test_each_member_once_with_every_reason(self):
+        member = paid_member(slug="custom")
+        jiangsu = region("江苏-镇江-镇江新区").parent.parent
+        _search(member, "管廊", "管廊", frequency="instant")
+        _search(member, "江苏招标", regions=[jiangsu], categories=[category("tender")])
+        _search(member, "大项目", amount_min_yuan=10_000_000)
+        _search(member, "排除镇江", "管廊 -镇江")  # excluded word
+        _search(member, "上海", regions=[region("上海-上海-普陀区")])
+        _search(member, "只要中标", stages=[50])  # a tender is not at 中标
+        _search(member, "标题里的电话", "87654321")  # contacts are not searchable
+        bulletin = _draft()
+        bulletin.status = Bulletin.Status.PUBLISHED
+        bulletin.save()
+        alerts.alerts_match(bulletin_ids=[bulletin.pk])
+        delivery = AlertDelivery.objects.get()
+        assert delivery.user == member and delivery.instant
+        assert sorted(r["name"] for r in delivery.reasons) == ["大项目", "江苏招标", "管廊"]
+        assert {r["term"] for r in delivery.reasons} == {"管廊", ""}
+        # Matching again (a redelivered task) writes nothing new.
+        alerts.alerts_match(bulletin_ids=[bulletin.pk])
+        assert AlertDelivery.objects.count() == 1
+
+    def test_free_and_lapsed_members_get_nothing(self):
+        free = UserFactory()
+        lapsed = paid_member()
+        Subscription.objects.filter(user=lapsed).update(
+            ends_on=timezone.localdate() - datetime.timedelta(days=1)
+        )
+        for user in (free, lapsed):
+            _search(user, "管廊", "管廊")
+        bulletin = BulletinFactory(title="综合管廊工程招标公告")
+        alerts.alerts_match(bulletin_ids=[bulletin.pk])
+        assert not AlertDelivery.objects.exists()
+
+    def test_query_plan_gets_digest_rows_not_instant(self):
+        member = paid_member(slug="query")  # no instant alerts in this plan
+        SavedSearch.objects.create(user=member, name="管廊", query="管廊", frequency="instant")
+        from members.matching import saved_searches_changed
+
+        saved_searches_changed()
+        bulletin = BulletinFactory(title="综合管廊工程招标公告")
+        assert alerts.alerts_match(bulletin_ids=[bulletin.pk]) == []
+        assert AlertDelivery.objects.get().instant is False
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_publishing_sends_one_alert_email_through_the_worker(celery_worker, smtp_server):
+    member = paid_member(slug="custom", email="lead@example.cn")
+    _search(member, "管廊订阅", "管廊", frequency="instant")
+    _search(member, "镇江", "镇江", frequency="instant")
+    bulletin = _draft()
+    bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.PUBLISHED)
+    [message] = smtp_server.wait_for(1)
+    time.sleep(1)  # nothing else may arrive
+    assert len(smtp_server.messages) == 1
+    assert message["To"] == "lead@example.cn"
+    assert "镇江新区综合管廊工程" in message["Subject"]
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/alerts/unsubscribe/" in message["List-Unsubscribe"]
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "<mark>管廊</mark>" in html and "管廊订阅" in text and "镇江" in text
+    assert "欧阳晓" not in html + text and "87654321" not in html + text  # never contacts
+    delivery = AlertDelivery.objects.get()
+    assert delivery.status == AlertDelivery.Status.SENT and delivery.attempts == 1
+
+
+def _closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_smtp_down_then_up_delivers_once(settings, smtp_server):
+    member = paid_member(slug="custom")
+    _search(member, "管廊", "管廊", frequency="instant")
+    bulletin = BulletinFactory(title="综合管廊工程招标公告")
+    [delivery_id] = alerts.alerts_match(bulletin_ids=[bulletin.pk])
+    working = settings.MAILERS
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": _closed_port(), "timeout": 2},
+        }
+    }
+    with pytest.raises(alerts.TransientSendError):
+        alerts.alerts_send(delivery_ids=[delivery_id])
+    row = AlertDelivery.objects.get()
+    assert row.status == AlertDelivery.Status.PENDING and row.attempts == 1 and row.last_error
+    settings.MAILERS = working
+    assert alerts.alerts_send(delivery_ids=[delivery_id])["sent"] == 1
+    assert alerts.alerts_send(delivery_ids=[delivery_id])["sent"] == 0  # already sent
+    assert len(smtp_server.wait_for(1)) == 1
+    assert AlertDelivery.objects.get().attempts == 2
+
+
+def test_entitlement_is_checked_at_send_time(smtp_server):
+    member = paid_member(slug="custom")
+    _search(member, "管廊", "管廊", frequency="instant")
+    bulletin = BulletinFactory(title="综合管廊工程招标公告")
+    ids = alerts.alerts_match(bulletin_ids=[bulletin.pk])
+    services.subscription_end_early(subscription=member.subscriptions.get(), reason="退款", by=None)
+    assert alerts.alerts_send(delivery_ids=ids)["skipped"] == 1
+    assert AlertDelivery.objects.get().status == AlertDelivery.Status.SKIPPED
+    time.sleep(0.3)
+    assert smtp_server.messages == []
+
+
+class TestUnsubscribe:
+    def test_one_click_post_without_login_turns_off_that_search(self):
+        member = paid_member(slug="custom")
+        one = _search(member, "一", "管廊")
+        other = _search(member, "二", "道路")
+        url = reverse("alerts-unsubscribe", args=[alerts.unsubscribe_token(member.pk, one.pk)])
+        client = Client(enforce_csrf_checks=True)
+        page = client.get(url)
+        assert page.status_code == 200 and "确认退订" in page.content.decode()
+        one.refresh_from_db()
+        assert one.is_active  # a GET (a link scanner) changes nothing
+        assert client.post(url, {"List-Unsubscribe": "One-Click"}).status_code == 200
+        one.refresh_from_db()
+        other.refresh_from_db()
+        assert not one.is_active and other.is_active
+
+    def test_all_searches_at_once(self):
+        member = paid_member(slug="custom")
+        for name in ("一", "二"):
+            _search(member, name, name)
+        Client().post(
+            reverse("alerts-unsubscribe", args=[alerts.unsubscribe_token(member.pk, None)])
+        )
+        assert not SavedSearch.objects.filter(is_active=True).exists()
+
+    def test_a_bad_or_altered_token_is_400_and_changes_nothing(self):
+        member = paid_member(slug="custom")
+        search = _search(member, "一", "管廊")
+        token = alerts.unsubscribe_token(member.pk, search.pk)
+        for bad in ("nonsense", token[:-2] + ("AA" if not token.endswith("AA") else "BB")):
+            response = Client().post(reverse("alerts-unsubscribe", args=[bad]))
+            assert response.status_code == 400 and "无效" in response.content.decode()
+        search.refresh_from_db()
+        assert search.is_active
+
+
+class TestSavedSearchPages:
+    def test_save_from_the_list_filters_with_preview(self, client):
+        member = paid_member(slug="custom")
+        client.force_login(member)
+        BulletinFactory(title="镇江新区综合管廊工程招标公告", region=region("江苏-镇江-镇江新区"))
+        BulletinFactory(title="常州道路工程招标公告", region=region("江苏-常州-武进区"))
+        zhenjiang = region("江苏-镇江-镇江新区").parent
+        page = client.get(reverse("saved-search-new"), {"q": "工程", "city": zhenjiang.pk})
+        html = page.content.decode()
+        assert "最近 30 天有 1 条标讯符合条件" in html and "镇江新区综合管廊工程" in html
+        assert "常州道路工程" not in html
+        response = client.post(
+            reverse("saved-search-new"),
+            {
+                "name": "工程 镇江",
+                "query": "工程",
+                "regions": [zhenjiang.pk],
+                "frequency": "instant",
+                "digest_hour": 8,
+                "is_active": "on",
+            },
+        )
+        assert response.status_code == 302
+        search = SavedSearch.objects.get(user=member)
+        assert list(search.regions.all()) == [zhenjiang] and search.query == "工程"
+
+    def test_plan_limits_have_a_clear_message(self, client):
+        member = UserFactory()  # free: one saved search, digest only
+        client.force_login(member)
+        data = {"name": "a", "query": "管廊", "frequency": "daily", "digest_hour": 8}
+        assert client.post(reverse("saved-search-new"), data).status_code == 302
+        html = client.post(reverse("saved-search-new"), data).content.decode()
+        assert "最多可保存 1 个订阅" in html
+        data["frequency"] = "instant"
+        search = SavedSearch.objects.get()
+        html = client.post(reverse("saved-search-edit", args=[search.pk]), data).content.decode()
+        assert "即时提醒仅对标讯定制会员开放" in html
