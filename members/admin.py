@@ -3,7 +3,8 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,7 +14,16 @@ from django.utils.translation import gettext_lazy as _
 
 from members import services
 from members.forms import SubscriptionActivateForm, SubscriptionEndForm
-from members.models import ContactReveal, MembershipApplication, Plan, Subscription, User
+from members.models import (
+    AlertDelivery,
+    ContactReveal,
+    Follow,
+    MembershipApplication,
+    Plan,
+    SavedSearch,
+    Subscription,
+    User,
+)
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -248,3 +258,54 @@ class ContactRevealAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/members/contactreveal/report.html", context)
+
+
+@admin.register(SavedSearch)
+class SavedSearchAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "query", "frequency", "digest_hour", "is_active")
+    list_filter = ("frequency", "is_active")
+    search_fields = ("name", "query", "user__email")
+    raw_id_fields = ("user",)
+    filter_horizontal = ("regions", "categories")
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: honest status per email, and sent/failed per day."""
+
+    list_display = ("created_at", "user", "bulletin", "instant", "status", "attempts", "last_error")
+    list_filter = ("status", "instant", "created_at")
+    search_fields = ("user__email", "bulletin__title")
+    list_select_related = ("user", "bulletin")
+    date_hierarchy = "created_at"
+    change_list_template = "admin/members/alertdelivery/change_list.html"
+    readonly_fields = [f.name for f in AlertDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        since = timezone.now() - datetime.timedelta(days=14)
+        days = (
+            AlertDelivery.objects.filter(created_at__gte=since)
+            .annotate(day=TruncDate("created_at"))
+            .values("day")
+            .annotate(
+                sent=Count("id", filter=Q(status=AlertDelivery.Status.SENT)),
+                failed=Count("id", filter=Q(status=AlertDelivery.Status.FAILED)),
+                pending=Count("id", filter=Q(status=AlertDelivery.Status.PENDING)),
+            )
+            .order_by("day")
+        )
+        peak = max([d["sent"] + d["failed"] for d in days] or [1])
+        chart = [
+            {**d, "sent_pct": d["sent"] * 100 // peak, "failed_pct": d["failed"] * 100 // peak}
+            for d in days
+        ]
+        return super().changelist_view(request, {**(extra_context or {}), "chart": chart})
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("user", "project", "organization", "created_at")
+    raw_id_fields = ("user", "project", "organization")

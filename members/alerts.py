@@ -8,6 +8,7 @@ pending for the task's retry, permanent ones (5xx) mark it failed with the reaso
 """
 
 import contextlib
+import datetime
 import logging
 import smtplib
 
@@ -55,6 +56,18 @@ def alerts_match(*, bulletin_ids) -> list[int]:
     rows: dict[tuple[int, int], AlertDelivery] = {}
     users: dict[int, User] = {}
     for bulletin in bulletins:
+        for user_id, reason in _follow_reasons(bulletin):
+            if user_id not in users:
+                users[user_id] = User.objects.filter(pk=user_id).first()
+            user = users[user_id]
+            if user is None or not member_rights(user).sees_contacts:
+                continue
+            row = rows.setdefault(
+                (user.pk, bulletin.pk),
+                AlertDelivery(user=user, bulletin=bulletin, reasons=[], instant=False),
+            )
+            row.reasons.append(reason)
+            row.instant |= member_rights(user).instant_alerts
         for compiled, term in index.matches(bulletin):
             if compiled.user_id not in users:
                 users[compiled.user_id] = User.objects.filter(pk=compiled.user_id).first()
@@ -82,6 +95,30 @@ def alerts_match(*, bulletin_ids) -> list[int]:
     ).values_list("pk", flat=True)
     logger.info("alerts: %s deliveries for %s bulletins", len(created), len(bulletin_ids))
     return list(pending)
+
+
+def _follow_reasons(bulletin):
+    """(user id, reason) for members following the bulletin's project or its parties."""
+    if not bulletin.project_id:
+        return []
+    from members.models import Follow
+    from news.models import Project, ProjectParty
+
+    project = Project.objects.filter(pk=bulletin.project_id).first()
+    if project is None:
+        return []
+    stage = project.stage_changes.filter(bulletin=bulletin).first()
+    event = f"项目进入{stage.get_stage_display()}阶段" if stage else "项目有新动态"
+    reasons = [
+        (user_id, {"search": None, "name": f"关注项目:{project.name}", "term": "", "event": event})
+        for user_id in Follow.objects.filter(project=project).values_list("user_id", flat=True)
+    ]
+    organizations = ProjectParty.objects.filter(project=project).values("organization")
+    for user_id, name in Follow.objects.filter(organization__in=organizations).values_list(
+        "user_id", "organization__name"
+    ):
+        reasons.append((user_id, {"search": None, "name": f"关注单位:{name}", "term": ""}))
+    return reasons
 
 
 def unsubscribe_token(user_id: int, search_id: int | None) -> str:
@@ -188,3 +225,95 @@ def _send_batch(rows: list[AlertDelivery], counts: dict) -> Exception | None:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.close()
     return None
+
+
+def _digest_searches_due(now) -> dict[int, list[int]]:
+    """Members whose daily (or, on Mondays, weekly) digest hour is now: user -> searches."""
+    local = timezone.localtime(now)
+    frequencies = [SavedSearch.Frequency.DAILY]
+    if local.weekday() == 0:
+        frequencies.append(SavedSearch.Frequency.WEEKLY)
+    due: dict[int, list[int]] = {}
+    rows = SavedSearch.objects.filter(
+        is_active=True, frequency__in=frequencies, digest_hour=local.hour
+    ).values_list("user_id", "pk")
+    for user_id, search_id in rows:
+        due.setdefault(user_id, []).append(search_id)
+    return due
+
+
+def alerts_send_digests(*, now=None) -> int:
+    """Beat, hourly: one email per member whose digest hour it is, listing every pending
+    digest match, grouped by saved search, each bulletin once. Returns emails sent."""
+    now = now or timezone.now()
+    sent = 0
+    for user_id, search_ids in _digest_searches_due(now).items():
+        sent += _send_digest(user_id, set(search_ids))
+    return sent
+
+
+def _send_digest(user_id: int, search_ids: set[int]) -> int:
+    with transaction.atomic():
+        rows = list(
+            AlertDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(user_id=user_id, instant=False, status=AlertDelivery.Status.PENDING)
+            .select_related("user", "bulletin__category", "bulletin__region")
+            .order_by("-bulletin__published_at")
+        )
+        rows = [r for r in rows if {x.get("search") for x in r.reasons} & search_ids]
+        if not rows:
+            return 0
+        user = rows[0].user
+        if not member_rights(user, fresh=True).sees_contacts or not user.email:
+            for row in rows:
+                row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已到期或无邮箱"
+            AlertDelivery.objects.bulk_update(rows, ["status", "last_error"])
+            return 0
+        groups: dict[str, list] = {}
+        for row in rows:
+            name = next(r["name"] for r in row.reasons if r.get("search") in search_ids)
+            groups.setdefault(name, []).append(_digest_item(row))
+        token = unsubscribe_token(user_id, None)
+        unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
+        message = build_email(
+            "digest",
+            to=[user.email],
+            context={
+                "groups": sorted(groups.items()),
+                "count": len(rows),
+                "unsubscribe_url": unsubscribe_url,
+                "account_url": settings.SITE_URL + reverse("member-account"),
+            },
+            unsubscribe_url=unsubscribe_url,
+        )
+        message.send()  # an SMTP error rolls back: the rows stay pending for the next hour
+        now = timezone.now()
+        for row in rows:
+            row.status, row.sent_at, row.attempts = AlertDelivery.Status.SENT, now, row.attempts + 1
+        AlertDelivery.objects.bulk_update(rows, ["status", "sent_at", "attempts"])
+    return 1
+
+
+def _digest_item(row: AlertDelivery) -> dict:
+    bulletin = row.bulletin
+    values = contact_values(bulletin.contacts.all())
+    terms = [r["term"] for r in row.reasons if r["term"]]
+    return {
+        "title": mask_text(bulletin.title, values=values),
+        "url": settings.SITE_URL + bulletin.get_absolute_url(),
+        "date": bulletin.published_at,
+        "region": bulletin.region_display,
+        "category": bulletin.category.name,
+        "snippet": snippet(bulletin.body, terms, contacts_visible=False, values=values),
+        "reasons": [r["name"] for r in row.reasons],
+    }
+
+
+def alerts_requeue_pending(*, older_than_minutes: int = 10) -> list[int]:
+    """Instant deliveries still pending after a while (a lost task, a broker restart)."""
+    before = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+    return list(
+        AlertDelivery.objects.filter(
+            status=AlertDelivery.Status.PENDING, instant=True, created_at__lt=before
+        ).values_list("pk", flat=True)[:5000]
+    )

@@ -307,3 +307,41 @@ class AlertDelivery(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.bulletin_id} · {self.get_status_display()}"
+
+
+class Follow(models.Model):
+    """A member following a project or an organisation (alerted of its news)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
+    )
+    project = models.ForeignKey(
+        "news.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    organization = models.ForeignKey(
+        "news.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("关注时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("关注")
+        verbose_name_plural = _("关注")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "project"],
+                condition=Q(project__isnull=False),
+                name="follow_project_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "organization"],
+                condition=Q(organization__isnull=False),
+                name="follow_organization_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(project__isnull=True) ^ Q(organization__isnull=True),
+                name="follow_one_subject",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.project_id or self.organization_id}"

@@ -49,3 +49,21 @@ def alerts_send(self, delivery_ids: list[int]) -> None:
     except alerts.TransientSendError as exc:
         # 30 s, 60 s, 120 s … while the SMTP server is down.
         raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+
+
+@shared_task(ignore_result=True)
+def alerts_digest() -> None:
+    """Beat, hourly: digests for the members whose hour it is."""
+    from members import alerts
+
+    alerts.alerts_send_digests()
+
+
+@shared_task(ignore_result=True)
+def alerts_sweep() -> None:
+    """Beat: re-enqueue instant deliveries left pending (the sender skips sent rows)."""
+    from members import alerts
+
+    pending = alerts.alerts_requeue_pending()
+    for start in range(0, len(pending), ALERT_BATCH):
+        alerts_send.delay(pending[start : start + ALERT_BATCH])

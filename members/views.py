@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import alerts, saved_searches, selectors, services
+from members import alerts, follows, saved_searches, selectors, services
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
 from members.models import SavedSearch
 
@@ -167,3 +167,19 @@ def alerts_unsubscribe(request, token: str):
         alerts.unsubscribe(token)
         return render(request, "members/unsubscribe.html", {"done": True})
     return render(request, "members/unsubscribe.html", {"token": token})
+
+
+@login_required
+@require_POST
+def follow_toggle(request, kind: str, pk: int):
+    """关注 / 取消关注 a project or an organisation; back to its page."""
+    from news.models import Organization, Project
+
+    model = {"project": Project, "organization": Organization}[kind]
+    subject = get_object_or_404(model, pk=pk)
+    following = follows.follow_toggle(user=request.user, **{kind: subject})
+    messages.success(
+        request,
+        (_("已关注,有新动态时将通过邮件提醒您。") if following else _("已取消关注。")),
+    )
+    return redirect(subject.get_absolute_url())

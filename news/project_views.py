@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from members import services as member_services
+from members.follows import is_following
 from news import project_selectors
 from news.models import Organization, Project
 from news.selectors import filter_options
@@ -34,7 +35,9 @@ def _project_page(request, pk: int, *, status: int = 200):
         if merged_into:
             return redirect("project-detail", merged_into, permanent=True)
         raise Http404("project not found") from None
-    return render(request, "news/project_detail.html", {"detail": detail}, status=status)
+    following = is_following(request.user, project=pk)
+    context = {"detail": detail, "following": following}
+    return render(request, "news/project_detail.html", context, status=status)
 
 
 @cache_anonymous_page
@@ -73,7 +76,9 @@ def organization_detail(request, pk: int):
         page = project_selectors.organization_page(pk)
     except Organization.DoesNotExist:
         raise Http404("organization not found") from None
-    return render(request, "news/organization_detail.html", {"org": page})
+    following = is_following(request.user, organization=pk)
+    context = {"org": page, "org_id": pk, "following": following}
+    return render(request, "news/organization_detail.html", context)
 
 
 class ProjectFeed(Feed):

@@ -242,6 +242,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
     # Marks lapsed subscriptions, sends the 7-day and 1-day renewal reminders (once each).
+    "alerts-digest": {
+        "task": "members.tasks.alerts_digest",
+        "schedule": crontab(minute=0),
+    },
+    "alerts-sweep": {"task": "members.tasks.alerts_sweep", "schedule": 300.0},
     "subscriptions-daily": {
         "task": "members.tasks.subscriptions_daily",
         "schedule": crontab(hour=8, minute=0),

@@ -21,6 +21,11 @@ urlpatterns = [
     path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),
     path("alerts/<int:pk>/delete/", member_views.saved_search_delete, name="saved-search-delete"),
     path(
+        "follow/<str:kind>/<int:pk>/",
+        member_views.follow_toggle,
+        name="follow-toggle",
+    ),
+    path(
         "alerts/unsubscribe/<str:token>/",
         member_views.alerts_unsubscribe,
         name="alerts-unsubscribe",

@@ -228,3 +228,68 @@ class TestSavedSearchPages:
         search = SavedSearch.objects.get()
         html = client.post(reverse("saved-search-edit", args=[search.pk]), data).content.decode()
         assert "即时提醒仅对标讯定制会员开放" in html
+
+
+class TestDigest:
+    def test_one_email_at_the_members_hour_grouped_each_bulletin_once(self, smtp_server):
+        member = paid_member(slug="query", email="digest@example.cn")  # digest-only plan
+        roads = _search(member, "道路", "道路", frequency="daily", digest_hour=9)
+        _search(member, "镇江", "镇江", frequency="daily", digest_hour=9)
+        both = BulletinFactory(title="镇江道路改造工程招标公告")
+        road = BulletinFactory(title="常州道路维修工程招标公告")
+        alerts.alerts_match(bulletin_ids=[both.pk, road.pk])
+        eight = timezone.make_aware(datetime.datetime(2026, 11, 26, 8, 0))
+        assert alerts.alerts_send_digests(now=eight) == 0  # not the member's hour
+        nine = eight.replace(hour=9)
+        assert alerts.alerts_send_digests(now=nine) == 1
+        assert alerts.alerts_send_digests(now=nine) == 0  # nothing twice
+        [message] = smtp_server.wait_for(1)
+        text = message.get_body(("plain",)).get_content()
+        assert "2 条新标讯" in message["Subject"]
+        assert text.count("镇江道路改造工程招标公告") == 1  # matched twice, listed once
+        assert "【道路】" in text and "常州道路维修工程招标公告" in text
+        assert AlertDelivery.objects.filter(status="sent").count() == 2
+        assert roads.name == "道路"
+
+
+class TestFollows:
+    def test_following_a_project_alerts_on_its_stage_change(self, client, smtp_server):
+        from news import linking
+
+        member = paid_member(slug="custom", email="follower@example.cn")
+        tender = BulletinFactory(title="城北大道快速化改造工程施工招标公告")
+        linking.project_link_bulletin(bulletin=tender)
+        tender.refresh_from_db()
+        client.force_login(member)
+        response = client.post(reverse("follow-toggle", args=["project", tender.project_id]))
+        assert response.status_code == 302
+        assert "已关注" in client.get(tender.project.get_absolute_url()).content.decode()
+        award = _draft(title="城北大道快速化改造工程中标结果公示", body="中标人:某建设集团有限公司")
+        award.category = category("award")
+        award.save()
+        with self.captured_on_commit() as callbacks:
+            bulletin_set_status(bulletin_ids=[award.pk], status=Bulletin.Status.PUBLISHED)
+        assert callbacks  # matching is enqueued after the commit
+        ids = alerts.alerts_match(bulletin_ids=[award.pk])
+        alerts.alerts_send(delivery_ids=ids)
+        [message] = smtp_server.wait_for(1)
+        text = message.get_body(("plain",)).get_content()
+        assert "关注项目:城北大道快速化改造工程" in text and "项目进入中标阶段" in text
+
+    @staticmethod
+    def captured_on_commit():
+        from django.test import TestCase
+
+        return TestCase.captureOnCommitCallbacks(execute=False)
+
+
+def test_delivery_log_shows_status_and_per_day_counts(staff_client):
+    member = paid_member(slug="custom")
+    bulletin = BulletinFactory()
+    AlertDelivery.objects.create(user=member, bulletin=bulletin, status="sent")
+    AlertDelivery.objects.create(
+        user=paid_member(), bulletin=bulletin, status="failed", last_error="550 mailbox unavailable"
+    )
+    html = staff_client.get(reverse("admin:members_alertdelivery_changelist")).content.decode()
+    assert "550 mailbox unavailable" in html
+    assert '<td class="sent">1</td>' in html and '<td class="failed">1</td>' in html
