@@ -155,76 +155,69 @@ def _message(delivery: AlertDelivery):
         "unsubscribe_url": unsubscribe_url,
         "account_url": settings.SITE_URL + reverse("member-account"),
     }
-    return build_email(
+    message = build_email(
         "alert",
         to=[delivery.user.email],
         context=context,
         unsubscribe_url=unsubscribe_url,
     )
+    message.extra_headers["X-Alert-Delivery"] = str(delivery.pk)
+    return message
 
 
 def alerts_send(*, delivery_ids) -> dict:
-    """Send pending instant deliveries once each; returns counts by outcome."""
+    """Send pending instant deliveries once each; returns counts by outcome.
+
+    Each delivery is claimed, sent and marked in its own short transaction
+    (SELECT … FOR UPDATE SKIP LOCKED): another worker holding the row skips it, a row
+    already sent is skipped, and a worker killed mid-batch leaves only unsent rows
+    pending. One SMTP connection serves the whole batch."""
     counts = {"sent": 0, "skipped": 0, "failed": 0}
-    error = None
-    with transaction.atomic():
-        rows = list(
-            AlertDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=list(delivery_ids), status=AlertDelivery.Status.PENDING)
-            .select_related("user", "bulletin__category", "bulletin__region")
-        )
-        ready = []
-        for row in rows:
-            row.attempts += 1
-            if not member_rights(row.user, fresh=True).sees_contacts or not row.user.email:
-                row.status = AlertDelivery.Status.SKIPPED
-                row.last_error = "会员已到期或无邮箱"
-                counts["skipped"] += 1
-            else:
-                ready.append(row)
-        if ready:
-            error = _send_batch(ready, counts)
-        AlertDelivery.objects.bulk_update(rows, ["status", "attempts", "last_error", "sent_at"])
-    if error is not None:
-        # What was sent is recorded (committed above); the rest stays pending for a retry.
-        raise TransientSendError(str(error)) from error
-    return counts
-
-
-def _send_batch(rows: list[AlertDelivery], counts: dict) -> Exception | None:
-    """One SMTP connection for the batch; marks each row. Returns a transient error."""
     connection = mailers.default
     try:
-        connection.open()
-        for row in rows:
-            try:
-                connection.send_messages([_message(row)])
-            except smtplib.SMTPRecipientsRefused as exc:
-                row.status, row.last_error = AlertDelivery.Status.FAILED, str(exc)[:300]
-                counts["failed"] += 1
-                continue
-            except smtplib.SMTPResponseException as exc:
-                if not 500 <= exc.smtp_code < 600:
-                    raise
-                row.status = AlertDelivery.Status.FAILED
-                row.last_error = f"{exc.smtp_code} {exc.smtp_error!r}"[:300]
-                counts["failed"] += 1
-                continue
-            row.status, row.sent_at, row.last_error = (
-                AlertDelivery.Status.SENT,
-                timezone.now(),
-                "",
-            )
-            counts["sent"] += 1
-    except (OSError, smtplib.SMTPException) as exc:
-        for row in rows:
-            if row.status == AlertDelivery.Status.PENDING:
-                row.last_error = str(exc)[:300]
-        return exc
+        for delivery_id in delivery_ids:
+            with transaction.atomic():
+                row = (
+                    AlertDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(pk=delivery_id, status=AlertDelivery.Status.PENDING)
+                    .select_related("user", "bulletin__category", "bulletin__region")
+                    .first()
+                )
+                if row is None:
+                    continue  # sent already, or another worker has it
+                row.attempts += 1
+                outcome = _send_one(row, connection)
+                row.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+            if outcome == "transient":
+                raise TransientSendError(row.last_error)
+            counts[outcome] += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.close()
-    return None
+    return counts
+
+
+def _send_one(row: AlertDelivery, connection) -> str:
+    if not member_rights(row.user, fresh=True).sees_contacts or not row.user.email:
+        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已到期或无邮箱"
+        return "skipped"
+    try:
+        connection.open()  # once per batch: a no-op while open, and send keeps it open
+        connection.send_messages([_message(row)])
+    except smtplib.SMTPRecipientsRefused as exc:
+        row.status, row.last_error = AlertDelivery.Status.FAILED, str(exc)[:300]
+        return "failed"
+    except smtplib.SMTPResponseException as exc:
+        row.last_error = f"{exc.smtp_code} {exc.smtp_error!r}"[:300]
+        if 500 <= exc.smtp_code < 600:
+            row.status = AlertDelivery.Status.FAILED
+            return "failed"
+        return "transient"
+    except (OSError, smtplib.SMTPException) as exc:
+        row.last_error = str(exc)[:300] or exc.__class__.__name__
+        return "transient"  # stays pending: the task retries with backoff
+    row.status, row.sent_at, row.last_error = AlertDelivery.Status.SENT, timezone.now(), ""
+    return "sent"
 
 
 def _digest_searches_due(now) -> dict[int, list[int]]:
