@@ -19,6 +19,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from members import sms
 from members.access import member_rights
 from members.matching import current_index
 from members.models import AlertDelivery, SavedSearch, User
@@ -217,7 +218,27 @@ def _send_one(row: AlertDelivery, connection) -> str:
         row.last_error = str(exc)[:300] or exc.__class__.__name__
         return "transient"  # stays pending: the task retries with backoff
     row.status, row.sent_at, row.last_error = AlertDelivery.Status.SENT, timezone.now(), ""
+    _sms(row)
     return "sent"
+
+
+def _sms(row: AlertDelivery) -> None:
+    """One line and a link to the member's confirmed mobile, if they opted in."""
+    user = row.user
+    if not (user.sms_alerts and user.sms_verified_at and user.sms_phone):
+        return
+    bulletin = row.bulletin
+    title = mask_text(bulletin.title, values=contact_values(bulletin.contacts.all()))[:40]
+    url = settings.SITE_URL + bulletin.get_absolute_url()
+    try:
+        sms.send(
+            phone=user.sms_phone,
+            kind="alert",
+            params={"title": title, "url": url},
+            text=f"【{settings.SITE_NAME}】新标讯:{title} {url}",
+        )
+    except Exception:  # the email went out; an SMS failure must not resend it
+        logger.exception("SMS alert for delivery %s failed", row.pk)
 
 
 def _digest_searches_due(now) -> dict[int, list[int]]:

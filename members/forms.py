@@ -10,7 +10,7 @@ from news.models import Category, Region, Stage
 _MOBILE = re.compile(r"^(?:\+?86[- ]?)?1[3-9]\d{9}$")
 
 
-def _clean_mobile(value: str) -> str:
+def clean_mobile(value: str) -> str:
     value = value.strip().replace(" ", "")
     if value and not _MOBILE.match(value):
         raise forms.ValidationError(
@@ -38,7 +38,7 @@ class ProfileForm(forms.ModelForm):
         fields = User.PROFILE_FIELDS
 
     def clean_phone(self):
-        return _clean_mobile(self.cleaned_data["phone"])
+        return clean_mobile(self.cleaned_data["phone"])
 
 
 class ApplicationForm(forms.ModelForm):
@@ -54,7 +54,7 @@ class ApplicationForm(forms.ModelForm):
         widgets = {"message": forms.Textarea(attrs={"rows": 3})}
 
     def clean_mobile(self):
-        value = _clean_mobile(self.cleaned_data["mobile"])
+        value = clean_mobile(self.cleaned_data["mobile"])
         if not value:
             raise forms.ValidationError(_("请填写手机号,以便客服与您联系。"))
         return value

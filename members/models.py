@@ -19,6 +19,10 @@ class User(AbstractUser):
     categories_of_interest = models.ManyToManyField(
         "news.Category", verbose_name=_("关注分类"), blank=True, related_name="+"
     )
+    # SMS alerts go only to a number the member confirmed with a code, and only if opted in.
+    sms_phone = models.CharField(_("短信提醒手机号"), max_length=32, blank=True)
+    sms_verified_at = models.DateTimeField(_("手机号验证时间"), null=True, blank=True)
+    sms_alerts = models.BooleanField(_("短信即时提醒"), default=False)
 
     PROFILE_FIELDS = (
         "real_name",

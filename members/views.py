@@ -1,12 +1,15 @@
 from allauth.account.views import LoginView
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from members import alerts, follows, saved_searches, selectors, services
+from members import sms_optin as sms_optin_service
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
 from members.models import SavedSearch
 
@@ -183,3 +186,22 @@ def follow_toggle(request, kind: str, pk: int):
         (_("已关注,有新动态时将通过邮件提醒您。") if following else _("已取消关注。")),
     )
     return redirect(subject.get_absolute_url())
+
+
+@login_required
+@require_POST
+def sms_optin(request, step: str):
+    """短信提醒: send a code, confirm it, or turn SMS alerts off."""
+    try:
+        if step == "send":
+            sms_optin_service.sms_code_send(user=request.user, phone=request.POST.get("phone", ""))
+            messages.success(request, _("验证码已发送,请查收短信。"))
+        elif step == "confirm":
+            sms_optin_service.sms_code_confirm(user=request.user, code=request.POST.get("code", ""))
+            messages.success(request, _("手机号已验证,即时提醒将同时发送短信。"))
+        else:
+            sms_optin_service.sms_disable(user=request.user)
+            messages.success(request, _("已关闭短信提醒。"))
+    except (sms_optin_service.SmsOptInError, forms.ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect(reverse("member-account") + "#sms")

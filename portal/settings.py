@@ -133,6 +133,18 @@ MFA_TOTP_ISSUER = SITE_NAME
 # Staff reach the admin only after a second factor (TOTP). Off only where DEBUG is on
 # (`make run`), unless set explicitly.
 STAFF_REQUIRE_MFA = env.bool("STAFF_REQUIRE_MFA", default=not DEBUG)
+# SMS (instant alerts to the member's confirmed mobile): file lines by default,
+# members.sms.AliyunBackend in production (Alibaba Cloud SMS, approved templates).
+SMS_BACKEND = env.str("SMS_BACKEND", default="members.sms.FileBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "outbox.jsonl"))
+ALIYUN_ACCESS_KEY_ID = env.str("ALIYUN_ACCESS_KEY_ID", default="")
+ALIYUN_ACCESS_KEY_SECRET = env.str("ALIYUN_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env.str("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")
+ALIYUN_SMS_SIGN_NAME = env.str("ALIYUN_SMS_SIGN_NAME", default="")
+ALIYUN_SMS_TEMPLATES = {
+    "alert": env.str("ALIYUN_SMS_TEMPLATE_ALERT", default=""),
+    "verify": env.str("ALIYUN_SMS_TEMPLATE_VERIFY", default=""),
+}
 # Who receives membership applications; default: every active staff user with an email.
 STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
 

@@ -17,6 +17,11 @@ urlpatterns = [
     # Before allauth's own: the same login, answering 429 when throttled.
     path("accounts/login/", member_views.ThrottledLoginView.as_view(), name="account_login"),
     path("accounts/profile/", member_views.account, name="member-account"),
+    path(
+        "accounts/sms/<str:step>/",
+        member_views.sms_optin,
+        name="sms-optin",
+    ),
     path("alerts/new/", member_views.saved_search_edit, name="saved-search-new"),
     path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),
     path("alerts/<int:pk>/delete/", member_views.saved_search_delete, name="saved-search-delete"),

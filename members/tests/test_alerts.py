@@ -293,3 +293,43 @@ def test_delivery_log_shows_status_and_per_day_counts(staff_client):
     html = staff_client.get(reverse("admin:members_alertdelivery_changelist")).content.decode()
     assert "550 mailbox unavailable" in html
     assert '<td class="sent">1</td>' in html and '<td class="failed">1</td>' in html
+
+
+class TestSms:
+    def test_opt_in_with_a_code_then_instant_alerts_text_the_phone(
+        self, client, settings, tmp_path, smtp_server
+    ):
+        import json
+
+        settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+        member = paid_member(slug="custom")
+        client.force_login(member)
+
+        def texts():
+            path = tmp_path / "sms.jsonl"
+            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+            return [json.loads(line) for line in lines]
+
+        client.post(reverse("sms-optin", args=["send"]), {"phone": "12345"})
+        assert texts() == []  # a bad number sends nothing
+        client.post(reverse("sms-optin", args=["send"]), {"phone": "13912340000"})
+        [verify] = texts()
+        code = verify["text"].split("验证码是 ")[1][:6]
+        client.post(
+            reverse("sms-optin", args=["confirm"]),
+            {"code": "000000" if code != "000000" else "111111"},
+        )
+        member.refresh_from_db()
+        assert not member.sms_alerts  # a wrong code changes nothing
+        client.post(reverse("sms-optin", args=["confirm"]), {"code": code})
+        member.refresh_from_db()
+        assert member.sms_alerts and member.sms_phone == "13912340000"
+
+        _search(member, "管廊", "管廊", frequency="instant")
+        bulletin = BulletinFactory(title="综合管廊工程招标公告")
+        alerts.alerts_send(delivery_ids=alerts.alerts_match(bulletin_ids=[bulletin.pk]))
+        alert = texts()[-1]
+        assert alert["phone"] == "13912340000" and alert["kind"] == "alert"
+        assert (
+            "综合管廊工程招标公告" in alert["text"] and bulletin.get_absolute_url() in alert["text"]
+        )
