@@ -23,7 +23,7 @@ from members import sms
 from members.access import member_rights
 from members.matching import current_index
 from members.models import AlertDelivery, SavedSearch, User
-from news.masking import contact_values, mask_text
+from news.masking import contact_values, contact_view, mask_text
 from news.models import Bulletin
 from news.snippets import snippet
 from portal.emails import build_email
@@ -139,9 +139,24 @@ def unsubscribe(token: str) -> int:
     return changed
 
 
+def _contacts_for(delivery: AlertDelivery, contacts) -> tuple[bool, list]:
+    """Contacts in an instant alert follow the site's policy: a paying member's email shows
+    them if today's quota has room (the email spends one reveal, as 查看联系方式 would);
+    otherwise they are masked and the email says how to get them."""
+    from members.services import NotEntitled, QuotaExceeded, contact_reveal
+
+    try:
+        contact_reveal(user=delivery.user, bulletin_id=delivery.bulletin_id, ip=None)
+    except (NotEntitled, QuotaExceeded):
+        return False, [contact_view(c, visible=False) for c in contacts]
+    return True, [contact_view(c, visible=True) for c in contacts]
+
+
 def _message(delivery: AlertDelivery):
     bulletin = delivery.bulletin
-    values = contact_values(bulletin.contacts.all())
+    contacts = list(bulletin.contacts.all())
+    values = contact_values(contacts)
+    visible, contact_rows = _contacts_for(delivery, contacts)
     terms = [r["term"] for r in delivery.reasons if r["term"]]
     first_search = delivery.reasons[0]["search"] if len(delivery.reasons) == 1 else None
     token = unsubscribe_token(delivery.user_id, first_search)
@@ -151,8 +166,9 @@ def _message(delivery: AlertDelivery):
         "title": mask_text(bulletin.title, values=values),
         "bulletin": bulletin,
         "url": settings.SITE_URL + bulletin.get_absolute_url(),
-        # Emails never carry contacts: revealing them on the site counts the daily quota.
-        "snippet": snippet(bulletin.body, terms, contacts_visible=False, values=values),
+        "snippet": snippet(bulletin.body, terms, contacts_visible=visible, values=values),
+        "contacts": contact_rows,
+        "contacts_visible": visible,
         "unsubscribe_url": unsubscribe_url,
         "account_url": settings.SITE_URL + reverse("member-account"),
     }

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import alerts, services
-from members.models import AlertDelivery, SavedSearch, Subscription
+from members.models import AlertDelivery, ContactReveal, SavedSearch, Subscription
 from members.tests.factories import UserFactory, paid_member
 from news.models import Bulletin
 from news.services import bulletin_set_status
@@ -109,9 +109,25 @@ def test_publishing_sends_one_alert_email_through_the_worker(celery_worker, smtp
     html = message.get_body(("html",)).get_content()
     text = message.get_body(("plain",)).get_content()
     assert "<mark>管廊</mark>" in html and "管廊订阅" in text and "镇江" in text
-    assert "欧阳晓" not in html + text and "87654321" not in html + text  # never contacts
+    # A paying member with quota left sees the contacts; the email spent one reveal.
+    assert "欧阳晓" in text and "(0511)87654321" in html
+    assert ContactReveal.objects.filter(user=member, bulletin=bulletin).count() == 1
     delivery = AlertDelivery.objects.get()
     assert delivery.status == AlertDelivery.Status.SENT and delivery.attempts == 1
+
+
+def test_over_quota_alert_masks_contacts_and_says_how_to_get_them(smtp_server):
+    member = paid_member(slug="custom", quota=0)
+    _search(member, "管廊", "管廊", frequency="instant")
+    bulletin = _draft()
+    bulletin.status = Bulletin.Status.PUBLISHED
+    bulletin.save()
+    alerts.alerts_send(delivery_ids=alerts.alerts_match(bulletin_ids=[bulletin.pk]))
+    [message] = smtp_server.wait_for(1)
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "欧阳晓" not in text + html and "87654321" not in text + html
+    assert "欧**" in text and "额度已用完" in text and "4000-156-001" in text
 
 
 def _closed_port():
