@@ -50,6 +50,29 @@ def member_rights(user, *, fresh: bool = False) -> MemberRights:
     from members.models import Subscription
 
     current = list(Subscription.objects.current().filter(user=user).select_related("plan"))
+    rights = _rights_from(current)
+    setattr(user, _RIGHTS_ATTR, rights)
+    return rights
+
+
+def users_with_rights(user_ids) -> dict:
+    """{id: user} with each user's rights loaded: two queries for any number of members
+    (alert matching meets thousands per batch)."""
+    from members.models import Subscription, User
+
+    users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), is_active=True)}
+    periods: dict[int, list] = {}
+    for period in (
+        Subscription.objects.current().filter(user_id__in=list(users)).select_related("plan")
+    ):
+        periods.setdefault(period.user_id, []).append(period)
+    for user in users.values():
+        if not user.is_staff:
+            setattr(user, _RIGHTS_ATTR, _rights_from(periods.get(user.pk, [])))
+    return users
+
+
+def _rights_from(current) -> MemberRights:
     rights = ANONYMOUS
     if current:
         # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
@@ -66,7 +89,6 @@ def member_rights(user, *, fresh: bool = False) -> MemberRights:
             instant_alerts=plan.instant_alerts,
             ends_on=max(s.ends_on for s in current if s.plan_id == plan.id),
         )
-    setattr(user, _RIGHTS_ATTR, rights)
     return rights
 
 

@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import sms
-from members.access import member_rights
+from members.access import member_rights, users_with_rights
 from members.matching import current_index
-from members.models import AlertDelivery, SavedSearch, User
+from members.models import AlertDelivery, SavedSearch
 from news.masking import contact_values, contact_view, mask_text
 from news.models import Bulletin
 from news.snippets import snippet
@@ -54,40 +54,29 @@ def alerts_match(*, bulletin_ids) -> list[int]:
         .select_related("category")
         .prefetch_related("contacts")
     )
-    rows: dict[tuple[int, int], AlertDelivery] = {}
-    users: dict[int, User] = {}
+    matched = []
     for bulletin in bulletins:
         for user_id, reason in _follow_reasons(bulletin):
-            if user_id not in users:
-                users[user_id] = User.objects.filter(pk=user_id).first()
-            user = users[user_id]
-            if user is None or not member_rights(user).sees_contacts:
-                continue
-            row = rows.setdefault(
-                (user.pk, bulletin.pk),
-                AlertDelivery(user=user, bulletin=bulletin, reasons=[], instant=False),
-            )
-            row.reasons.append(reason)
-            row.instant |= member_rights(user).instant_alerts
+            matched.append((bulletin, user_id, reason, False))
         for compiled, term in index.matches(bulletin):
-            if compiled.user_id not in users:
-                users[compiled.user_id] = User.objects.filter(pk=compiled.user_id).first()
-            user = users[compiled.user_id]
-            if user is None:
-                continue
-            rights = member_rights(user)
-            if not rights.sees_contacts:
-                continue  # alerts are a paid service
-            key = (user.pk, bulletin.pk)
-            if key not in rows:
-                rows[key] = AlertDelivery(
-                    user=user,
-                    bulletin=bulletin,
-                    reasons=[],
-                    instant=False,
-                )
-            rows[key].reasons.append({"search": compiled.id, "name": compiled.name, "term": term})
-            rows[key].instant |= compiled.instant and rights.instant_alerts
+            reason = {"search": compiled.id, "name": compiled.name, "term": term}
+            matched.append((bulletin, compiled.user_id, reason, compiled.instant))
+    users = users_with_rights({user_id for _, user_id, _, _ in matched})
+    rows: dict[tuple[int, int], AlertDelivery] = {}
+    for bulletin, user_id, reason, instant in matched:
+        user = users.get(user_id)
+        if user is None:
+            continue
+        rights = member_rights(user)
+        if not rights.sees_contacts:
+            continue  # alerts are a paid service
+        row = rows.setdefault(
+            (user.pk, bulletin.pk),
+            AlertDelivery(user=user, bulletin=bulletin, reasons=[], instant=False),
+        )
+        row.reasons.append(reason)
+        # Follows are instant for plans with instant alerts; searches as the member chose.
+        row.instant |= rights.instant_alerts and (instant or reason.get("search") is None)
     with transaction.atomic():
         created = AlertDelivery.objects.bulk_create(rows.values(), ignore_conflicts=True)
     # ignore_conflicts returns no ids: read back the instant rows still pending.

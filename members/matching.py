@@ -3,10 +3,11 @@
 Design: an inverted index in the worker's memory. Every active saved search of a member
 whose plan allows saved searches is compiled once (keywords through the site search's own
 parser and n-gram rules, `news.search`) and filed under one *anchor*:
-- the rarest-looking lexeme of its first keyword (the longest n-gram), or else
-- each of its regions / categories as the filter lexemes the search vectors use
-  (`~p12`, `~c34`, `~r56`, `~k7`; a province includes its cities and districts because a
-  bulletin carries the lexemes of all three levels), or else
+- the longest n-gram of its first keyword, paired with each of its regions (or else its
+  categories) as the filter lexemes the search vectors use (`镇江|~p12`; a province
+  includes its cities and districts because a bulletin carries the lexemes of all three
+  levels), so a bulletin meets only the searches for its place; or else
+- its regions / categories alone (no keyword), or else
 - "*" (no keyword, no region, no category: every bulletin).
 A bulletin's lexeme set is built the way its public search vector is (masked title + body
 + filter lexemes), so a saved search matches exactly what the site search would find for
@@ -86,13 +87,15 @@ def _region_lexeme(region) -> str:
 
 
 def _anchors(c: Compiled) -> list[str]:
-    if c.include:
-        return [max(c.include[0], key=len)]
-    if c.regions:
-        return sorted(c.regions)
-    if c.categories:
-        return sorted(c.categories)
-    return [ANY]
+    """Where a saved search is filed: its longest keyword lexeme combined with each of its
+    regions (or else categories), so a bulletin only meets the searches for its place.
+    A one-character keyword (a prefix) files under ANY."""
+    filters = sorted(c.regions) or sorted(c.categories)
+    if not c.include:
+        return filters or [ANY]
+    longest = max(c.include[0], key=len)
+    word = ANY if longest.endswith("*") else longest
+    return [f"{word}|{f}" for f in filters] if filters else [word]
 
 
 class Index:
@@ -118,8 +121,10 @@ class Index:
         titles = _lexemes(document(title))
         stage = linking.bulletin_stage(bulletin)
         seen, found = set(), []
-        for lexeme in list(full) + [ANY]:
-            for c in self.by_anchor.get(lexeme, ()):
+        keys = [*full, ANY]
+        keys += [f"{lexeme}|{f}" for lexeme in keys for f in filters]
+        for key in keys:
+            for c in self.by_anchor.get(key, ()):
                 if c.id in seen:
                     continue
                 seen.add(c.id)

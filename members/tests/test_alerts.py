@@ -69,6 +69,18 @@ class TestMatching:
         alerts.alerts_match(bulletin_ids=[bulletin.pk])
         assert AlertDelivery.objects.count() == 1
 
+    def test_one_character_keywords_and_place_filed_searches(self):
+        member = paid_member(slug="custom")
+        jiangsu = region("江苏-镇江-镇江新区").parent.parent
+        _search(member, "桥", "桥")  # one character: a prefix of any n-gram
+        _search(member, "江苏的桥", "桥", regions=[jiangsu])
+        _search(member, "上海的桥", "桥", regions=[region("上海-上海-普陀区")])
+        _search(member, "江苏的隧道", "隧道", regions=[jiangsu])
+        bulletin = BulletinFactory(title="运河大桥维修工程招标公告", body="桥面维修。")
+        alerts.alerts_match(bulletin_ids=[bulletin.pk])
+        names = sorted(r["name"] for r in AlertDelivery.objects.get().reasons)
+        assert names == ["桥", "江苏的桥"]
+
     def test_free_and_lapsed_members_get_nothing(self):
         free = UserFactory()
         lapsed = paid_member()
