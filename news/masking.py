@@ -12,6 +12,7 @@ first three digits, an email's first letter and domain; organisation names stay 
 `mask_text_collect` also returns what it hid, for the members-only search vector.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -86,7 +87,8 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}{MASK * 3}@{domain}"
 
 
-def _value_pattern(values) -> re.Pattern | None:
+@functools.lru_cache(maxsize=2048)
+def _value_pattern(values: tuple[str, ...]) -> re.Pattern | None:
     """One alternation of the stored values to look for in text, each kind with the
     boundaries that suit it (names have none: Chinese text has no spaces)."""
     alternatives: dict[str, str] = {}
@@ -125,7 +127,9 @@ def mask_text_collect(text: str, *, values=()) -> tuple[str, list[str]]:
             hidden.append(original)
         return masked
 
-    pattern = _value_pattern(values)
+    # Cached per set of values: a page masks each title, snippet and paragraph with the
+    # same contacts, and compiling the alternation each time cost more than matching.
+    pattern = _value_pattern(tuple(values))
     if pattern is not None:
         text = pattern.sub(lambda m: hide(m.group(0), _mask_value(m.group(0))), text)
     text = _LABELLED_NAMES.sub(
