@@ -72,6 +72,34 @@ def users_with_rights(user_ids) -> dict:
     return users
 
 
+def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
+    """{user id: (sees contacts, instant alerts)} for active members, from plain values:
+    the alert matcher meets thousands of members per batch and needs only these two.
+    The plan that counts is the one `member_rights` would pick."""
+    from members.models import Subscription, User
+
+    ids = list(user_ids)
+    best: dict[int, tuple] = {}
+    for user_id, *fields in (
+        Subscription.objects.current()
+        .filter(user_id__in=ids, user__is_active=True, user__is_staff=False)
+        .values_list(
+            "user_id",
+            "plan__sees_contacts",
+            "plan__daily_reveal_quota",
+            "plan__position",
+            "plan__instant_alerts",
+        )
+    ):
+        plan = tuple(fields)  # sees contacts, quota, position: member_rights' order
+        if user_id not in best or plan[:3] > best[user_id][:3]:
+            best[user_id] = plan
+    rights = {user_id: (plan[0], plan[0] and plan[3]) for user_id, plan in best.items()}
+    staff = User.objects.filter(pk__in=ids, is_active=True, is_staff=True)
+    rights.update({pk: (True, False) for pk in staff.values_list("pk", flat=True)})
+    return rights
+
+
 def _rights_from(current) -> MemberRights:
     rights = ANONYMOUS
     if current:

@@ -280,6 +280,7 @@ class AlertDelivery(models.Model):
         verbose_name=_("会员"),
         on_delete=models.CASCADE,
         related_name="alert_deliveries",
+        db_index=False,  # the unique (user, bulletin) index serves lookups by member
     )
     bulletin = models.ForeignKey(
         "news.Bulletin", verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="+"
@@ -302,10 +303,12 @@ class AlertDelivery(models.Model):
             models.UniqueConstraint(fields=["user", "bulletin"], name="alert_once_per_bulletin")
         ]
         indexes = [
+            # The sweeper's: pending instant rows by age (digest rows, most of the
+            # matches, are read per member through the unique index instead).
             models.Index(
-                fields=["status", "instant", "created_at"],
-                name="alert_pending",
-                condition=Q(status="pending"),
+                fields=["created_at"],
+                name="alert_pending_instant",
+                condition=Q(status="pending", instant=True),
             )
         ]
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -199,14 +200,21 @@ class NotEntitled(Exception):
 
 
 def contact_reveal(
-    *, user: User, bulletin_id: int | None = None, project_id: int | None = None, ip: str | None
+    *,
+    user: User,
+    bulletin_id: int | None = None,
+    project_id: int | None = None,
+    ip: str | None,
+    rights=None,
 ) -> ContactReveal | None:
     """Spend one of today's reveals on a bulletin's or a project's contacts (a second view
     that day is free).
 
     Returns None for staff (they see everything, nothing is counted). Raises NotEntitled
     without an active plan that shows contacts, QuotaExceeded past the daily quota. The
-    member's row is locked while counting, so parallel requests cannot overspend."""
+    member's row is locked while counting, so parallel requests cannot overspend. `rights`:
+    the member's rights when the caller has just loaded them (the alert sender, per batch);
+    otherwise they are read again under the lock."""
     from members.access import member_rights
 
     if (bulletin_id is None) == (project_id is None):
@@ -216,18 +224,19 @@ def contact_reveal(
     today = timezone.localdate()
     subject = {"bulletin_id": bulletin_id} if bulletin_id else {"project_id": project_id}
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        rights = member_rights(user, fresh=True)
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        rights = rights or member_rights(user, fresh=True)
         if not rights.sees_contacts:
             raise NotEntitled
-        existing = ContactReveal.objects.filter(user=user, day=today, **subject)
-        if (found := existing.first()) is not None:
-            return found
-        used = ContactReveal.objects.filter(user=user, day=today).count()
-        if used >= rights.daily_quota:
+        # Today's count and whether this subject is among them, in one query.
+        today_reveals = ContactReveal.objects.filter(user=user, day=today)
+        counted = today_reveals.aggregate(
+            used=Count("pk"),
+            found=Max("pk", filter=Q(**subject)),
+        )
+        if counted["found"] is not None:
+            return today_reveals.get(pk=counted["found"])
+        if counted["used"] >= rights.daily_quota:
             raise QuotaExceeded(rights.daily_quota)
-        try:
-            with transaction.atomic():
-                return ContactReveal.objects.create(user=user, day=today, ip=ip or None, **subject)
-        except IntegrityError:
-            return existing.get()
+        # The member's row lock serialises this member's reveals: no conflict to recover.
+        return ContactReveal.objects.create(user=user, day=today, ip=ip or None, **subject)

@@ -5,6 +5,7 @@ import socket
 import time
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -102,6 +103,51 @@ class TestMatching:
         bulletin = BulletinFactory(title="综合管廊工程招标公告")
         assert alerts.alerts_match(bulletin_ids=[bulletin.pk]) == []
         assert AlertDelivery.objects.get().instant is False
+
+    def test_a_failed_copy_falls_back_and_writes_each_pair_once(self):
+        member = paid_member(slug="custom")
+        bulletin = BulletinFactory()
+        AlertDelivery.objects.create(user=member, bulletin=bulletin, reasons=[{"name": "旧"}])
+        # COPY cannot skip a pair already stored: it fails as a whole …
+        with pytest.raises(IntegrityError), transaction.atomic():
+            alerts._copy_deliveries(
+                AlertDelivery._meta.db_table, [(member.pk, bulletin.pk, "[]", True)], timezone.now()
+            )
+        # … and a batch that trips it (here: one pair twice) goes in by INSERT instead.
+        other = BulletinFactory()
+        rows = [(member.pk, other.pk, '[{"name": "一"}]', True)] * 2
+        assert alerts._insert_deliveries(rows) == 1
+        assert AlertDelivery.objects.get(bulletin=other).reasons == [{"name": "一"}]
+        assert AlertDelivery.objects.get(bulletin=bulletin).reasons == [{"name": "旧"}]
+
+    def test_alert_rights_agree_with_the_site_policy(self):
+        from members.access import alert_rights, member_rights
+        from members.tests.factories import plan
+
+        custom = paid_member(slug="custom")
+        query = paid_member(slug="query")
+        both = paid_member(slug="query")  # an upgrade bought mid-period: the richer plan
+        Subscription.objects.create(
+            user=both,
+            plan=plan("custom"),
+            starts_on=timezone.localdate(),
+            ends_on=timezone.localdate() + datetime.timedelta(days=30),
+        )
+        lapsed = paid_member(slug="custom")
+        Subscription.objects.filter(user=lapsed).update(
+            ends_on=timezone.localdate() - datetime.timedelta(days=1)
+        )
+        inactive = paid_member(slug="custom", is_active=False)
+        staff = UserFactory(is_staff=True)
+        free = UserFactory()
+        users = [custom, query, both, lapsed, inactive, staff, free]
+        rights = alert_rights(u.pk for u in users)
+        for user in users:
+            expected = member_rights(user, fresh=True)
+            wanted = (expected.sees_contacts, expected.sees_contacts and expected.instant_alerts)
+            assert rights.get(user.pk, (False, False)) == wanted, user
+        assert rights[custom.pk] == (True, True) and rights[both.pk] == (True, True)
+        assert rights[query.pk] == (True, False)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
