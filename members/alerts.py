@@ -19,6 +19,8 @@ from django.core import signing
 from django.core.mail import mailers
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
@@ -55,11 +57,16 @@ def alerts_match(*, bulletin_ids) -> list[int]:
     written by one INSERT … ON CONFLICT DO NOTHING, without model instances (building
     one AlertDelivery per match cost more than matching itself)."""
     index = current_index()
+    # The stored public vectors as text: the lexemes the site search matches, masked.
     bulletins = list(
         Bulletin.objects.published()
         .filter(pk__in=list(bulletin_ids))
         .select_related("category")
-        .prefetch_related("contacts")
+        .only(*_MATCH_FIELDS)
+        .annotate(
+            search_text=Cast("search_vector", TextField()),
+            title_text=Cast("title_vector", TextField()),
+        )
     )
     follows = _follow_reasons(bulletins)
     # (user, bulletin) -> [reasons as JSON texts, instant wanted]
@@ -71,9 +78,13 @@ def alerts_match(*, bulletin_ids) -> list[int]:
         ]
         found += [(c.user_id, c.reason_json, c.instant) for c, _ in index.matches(bulletin)]
         for user_id, reason, instant in found:
-            entry = matched.setdefault((user_id, bulletin.pk), [[], False])
-            entry[0].append(reason)
-            entry[1] |= instant
+            key = (user_id, bulletin.pk)
+            entry = matched.get(key)
+            if entry is None:
+                matched[key] = [[reason], instant]
+            else:
+                entry[0].append(reason)
+                entry[1] = entry[1] or instant
     rights = alert_rights({user_id for user_id, _ in matched})
     rows = []
     for (user_id, bulletin_id), (reasons, instant) in matched.items():
@@ -89,6 +100,18 @@ def alerts_match(*, bulletin_ids) -> list[int]:
     ).values_list("pk", flat=True)
     logger.info("alerts: %s deliveries for %s bulletins", created, len(bulletin_ids))
     return list(pending)
+
+
+_MATCH_FIELDS = (
+    "title",
+    "stage",
+    "province_id",
+    "city_id",
+    "region_id",
+    "category__name",
+    "amount_yuan",
+    "project_id",
+)
 
 
 def _insert_deliveries(rows) -> int:
