@@ -81,10 +81,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "status",
         "amount_paid",
         "order_reference",
-        "activated_by",
+        "activated_via",
     )
     list_filter = ("status", "plan")
     search_fields = ("user__email", "user__real_name", "user__company", "order_reference")
+    list_select_related = ("user", "plan", "activated_by", "order")
     autocomplete_fields = ("user",)
     date_hierarchy = "starts_on"
     readonly_fields = (
@@ -93,7 +94,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "starts_on",
         "ends_on",
         "status",
-        "activated_by",
+        "activated_via",
         "order_reference",
         "amount_paid_fen",
         "note",
@@ -109,6 +110,15 @@ class SubscriptionAdmin(admin.ModelAdmin):
     @admin.display(description=_("实收金额(元)"))
     def amount_paid(self, obj):
         return f"{Decimal(obj.amount_paid_fen) / 100:,.2f}"
+
+    @admin.display(description=_("开通方式"))
+    def activated_via(self, obj):
+        """Who or what started the period: a staff user (hotline sale) or an online order."""
+        order = getattr(obj, "order", None) if obj.pk else None
+        if order is not None:
+            url = reverse("admin:billing_order_change", args=[order.pk])
+            return format_html('{} <a href="{}">{}</a>', _("在线订单"), url, order.out_trade_no)
+        return obj.activated_by or "-"
 
     @admin.display(description=_("提前终止"))
     def end_early_link(self, obj):

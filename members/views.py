@@ -33,12 +33,21 @@ def account(request):
         form.save()
         messages.success(request, _("资料已保存。"))
         return redirect("member-account")
-    context = {"form": form, "summary": selectors.account_summary(request.user)}
+    from billing.selectors import member_orders
+
+    context = {
+        "form": form,
+        "summary": selectors.account_summary(request.user),
+        "orders": member_orders(request.user),
+    }
     return render(request, "members/account.html", context)
 
 
 def plans(request):
-    return render(request, "members/plans.html", {"plans": selectors.offered_plans()})
+    from billing.providers import enabled
+
+    context = {"plans": selectors.offered_plans(), "online_checkout": bool(enabled())}
+    return render(request, "members/plans.html", context)
 
 
 @require_http_methods(["GET", "POST"])

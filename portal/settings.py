@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "portal",
     "news",
     "members",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +164,23 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 # Uploads with more files than this are imported by a Celery task, with progress.
 IMPORT_INLINE_MAX_FILES = env.int("IMPORT_INLINE_MAX_FILES", default=200)
+
+# Online checkout (billing). A provider is offered when its credentials are set; see README.
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+ALIPAY_APP_PRIVATE_KEY = env.str("ALIPAY_APP_PRIVATE_KEY", default="")
+ALIPAY_PUBLIC_KEY = env.str("ALIPAY_PUBLIC_KEY", default="")
+ALIPAY_GATEWAY = env.str("ALIPAY_GATEWAY", default="https://openapi.alipay.com/gateway.do")
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")
+WECHATPAY_PRIVATE_KEY = env.str("WECHATPAY_PRIVATE_KEY", default="")
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_API_BASE = env.str("WECHATPAY_API_BASE", default="https://api.mch.weixin.qq.com")
+# 模拟支付: a local stand-in provider for trying checkout; never in production.
+PAYMENT_DEV_PROVIDER = env.bool("PAYMENT_DEV_PROVIDER", default=DEBUG)
+PAYMENT_DEV_KEY_PATH = env.str("PAYMENT_DEV_KEY_PATH", default=str(VAR_DIR / "billing" / "dev.pem"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -261,6 +279,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0),
     },
     "alerts-sweep": {"task": "members.tasks.alerts_sweep", "schedule": 300.0},
+    # Unpaid orders: ask the provider after 15 minutes, close after 2 hours.
+    "orders-reconcile": {"task": "billing.tasks.orders_reconcile", "schedule": 300.0},
     "subscriptions-daily": {
         "task": "members.tasks.subscriptions_daily",
         "schedule": crontab(hour=8, minute=0),

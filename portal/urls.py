@@ -10,6 +10,7 @@ admin.site.index_title = "内容与会员管理"
 
 urlpatterns = [
     path("", include("news.urls")),
+    path("", include("billing.urls")),
     path("membership/", member_views.plans, name="membership"),
     path("membership/apply/", member_views.apply, name="membership-apply"),
     path("feedback/", views.feedback, name="feedback"),

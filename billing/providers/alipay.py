@@ -1,0 +1,135 @@
+"""Alipay (支付宝) 电脑网站支付 / 手机网站支付 through python-alipay-sdk.
+
+Notifications are form posts signed by Alipay over every parameter except `sign` and
+`sign_type`; the SDK's `verify` drops `sign_type` itself, so the form goes in as received
+(minus `sign`). Trade queries and refunds go to ALIPAY_GATEWAY through the SDK, whose
+answers it verifies with Alipay's public key."""
+
+from alipay import AliPay
+from alipay.exceptions import AliPayException, AliPayValidationError
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import reverse
+
+from billing.providers import (
+    InvalidNotification,
+    Notice,
+    PaymentStart,
+    ProviderError,
+    fen_to_yuan,
+    yuan_to_fen,
+)
+
+PAID_STATES = ("TRADE_SUCCESS", "TRADE_FINISHED")
+
+
+def _pem(value: str, kind: str) -> str:
+    """Keys from the environment: a PEM, or the bare base64 the Alipay console shows."""
+    value = value.strip().replace("\\n", "\n")
+    if value.startswith("-----"):
+        return value
+    label = "RSA PRIVATE KEY" if kind == "private" else "PUBLIC KEY"
+    return f"-----BEGIN {label}-----\n{value}\n-----END {label}-----"
+
+
+class AlipayProvider:
+    name = "alipay"
+
+    def __init__(self):
+        self.app_id = settings.ALIPAY_APP_ID
+        try:
+            self.client = AliPay(
+                appid=self.app_id,
+                app_notify_url=settings.SITE_URL + reverse("billing-notify", args=["alipay"]),
+                app_private_key_string=_pem(settings.ALIPAY_APP_PRIVATE_KEY, "private"),
+                alipay_public_key_string=_pem(settings.ALIPAY_PUBLIC_KEY, "public"),
+                sign_type="RSA2",
+            )
+        except (ValueError, IndexError, TypeError) as exc:
+            raise ProviderError(f"支付宝密钥配置无效: {exc}") from exc
+        self.client._gateway = settings.ALIPAY_GATEWAY  # production or sandbox (README)
+
+    def start(self, order, *, mobile: bool) -> PaymentStart:
+        pay = (
+            self.client.api_alipay_trade_wap_pay
+            if mobile
+            else self.client.api_alipay_trade_page_pay
+        )
+        query = pay(
+            subject=f"{settings.SITE_NAME} {order.plan.name} {order.months}个月",
+            out_trade_no=order.out_trade_no,
+            total_amount=fen_to_yuan(order.amount_fen),
+            return_url=settings.SITE_URL + reverse("order-result", args=[order.out_trade_no]),
+        )
+        return PaymentStart(redirect_url=f"{settings.ALIPAY_GATEWAY}?{query}")
+
+    def parse_notification(self, *, body: bytes, headers, form) -> Notice:
+        data = {key: form.get(key) for key in form}
+        signature = data.pop("sign", None)
+        if not signature:
+            raise InvalidNotification("缺少签名")
+        try:
+            valid = self.client.verify(dict(data), signature)
+        except (AliPayException, ValueError, TypeError) as exc:
+            raise InvalidNotification(f"签名无效: {exc}") from exc
+        if not valid:
+            raise InvalidNotification("签名无效")
+        for key in ("out_trade_no", "total_amount", "app_id", "trade_status"):
+            if not data.get(key):
+                raise InvalidNotification(f"缺少参数 {key}")
+        return Notice(
+            out_trade_no=data["out_trade_no"],
+            trade_no=data.get("trade_no", ""),
+            amount_fen=yuan_to_fen(data["total_amount"]),
+            app_id=data["app_id"],
+            paid=data["trade_status"] in PAID_STATES,
+            state=data["trade_status"],
+        )
+
+    def acknowledge(self) -> HttpResponse:
+        return HttpResponse("success", content_type="text/plain")
+
+    def reject(self, reason: str) -> HttpResponse:
+        return HttpResponse("failure", content_type="text/plain", status=400)
+
+    def query(self, order) -> Notice | None:
+        try:
+            answer = self.client.api_alipay_trade_query(out_trade_no=order.out_trade_no)
+        except AliPayValidationError as exc:
+            raise ProviderError("支付宝查询结果签名无效") from exc
+        except (AliPayException, OSError) as exc:
+            raise ProviderError(f"支付宝查询失败: {exc}") from exc
+        if answer.get("code") != "10000":
+            if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return None  # the member never opened the cashier
+            raise ProviderError(f"支付宝查询失败: {answer.get('sub_msg') or answer.get('msg')}")
+        return Notice(
+            out_trade_no=answer["out_trade_no"],
+            trade_no=answer.get("trade_no", ""),
+            amount_fen=yuan_to_fen(answer["total_amount"]),
+            app_id=self.app_id,
+            paid=answer.get("trade_status") in PAID_STATES,
+            state=answer.get("trade_status", ""),
+        )
+
+    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> str:
+        try:
+            answer = self.client.api_alipay_trade_refund(
+                refund_amount=fen_to_yuan(amount_fen),
+                out_trade_no=order.out_trade_no,
+                out_request_no=refund_no,
+                refund_reason=reason,
+            )
+        except AliPayValidationError as exc:
+            raise ProviderError("支付宝退款结果签名无效") from exc
+        except (AliPayException, OSError) as exc:
+            raise ProviderError(f"支付宝退款失败: {exc}") from exc
+        if answer.get("code") != "10000":
+            raise ProviderError(f"支付宝退款失败: {answer.get('sub_msg') or answer.get('msg')}")
+        return answer.get("trade_no", "") or refund_no
+
+    def close(self, order) -> None:
+        try:
+            self.client.api_alipay_trade_close(out_trade_no=order.out_trade_no)
+        except (AliPayException, OSError) as exc:
+            raise ProviderError(f"支付宝关闭订单失败: {exc}") from exc
