@@ -163,15 +163,21 @@ def application_submit(
     return application
 
 
-def application_notify_staff(*, application_id: int) -> int:
-    application = MembershipApplication.objects.select_related("plan", "user").get(
-        pk=application_id
-    )
-    recipients = list(settings.STAFF_NOTIFY_EMAILS) or list(
+def staff_recipients() -> list[str]:
+    """Who hears of applications, feedback and conversations: STAFF_NOTIFY_EMAILS, or
+    every active staff user with an email."""
+    return list(settings.STAFF_NOTIFY_EMAILS) or list(
         User.objects.filter(is_staff=True, is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
     )
+
+
+def application_notify_staff(*, application_id: int) -> int:
+    application = MembershipApplication.objects.select_related("plan", "user").get(
+        pk=application_id
+    )
+    recipients = staff_recipients()
     if not recipients:
         logger.warning("application %s: no staff email to notify", application_id)
         return 0

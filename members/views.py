@@ -39,6 +39,7 @@ def account(request):
         "form": form,
         "summary": selectors.account_summary(request.user),
         "orders": member_orders(request.user),
+        "conversations": request.user.conversations.order_by("-updated_at")[:20],
     }
     return render(request, "members/account.html", context)
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from news.models import Bulletin
 from news.selectors import bulletin_listing
+from news.text import strip_controls
 
 
 class BulletinFeed(Feed):
@@ -21,6 +22,7 @@ class BulletinFeed(Feed):
 
     def title(self, listing):
         q = listing.filter.form.data.get("q") if listing.filter.is_bound else ""
+        q = " ".join(strip_controls(q).split())[:60]  # a title, not the raw parameter
         return f"{settings.SITE_NAME} · {q or _('最新标讯')}"
 
     def link(self, listing):

@@ -26,3 +26,12 @@ def normalize_body(value: str) -> str:
 
 def join_paragraphs(paragraphs) -> str:
     return normalize_body("\n\n".join(paragraphs))
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_controls(value: str) -> str:
+    """Without C0 control characters (tab and newlines kept): XML 1.0 (feeds, sitemaps)
+    cannot carry them, and no person types them."""
+    return _CONTROLS.sub("", value or "")

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "news",
     "members",
     "billing",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,7 @@ ALIYUN_SMS_SIGN_NAME = env.str("ALIYUN_SMS_SIGN_NAME", default="")
 ALIYUN_SMS_TEMPLATES = {
     "alert": env.str("ALIYUN_SMS_TEMPLATE_ALERT", default=""),
     "verify": env.str("ALIYUN_SMS_TEMPLATE_VERIFY", default=""),
+    "consult": env.str("ALIYUN_SMS_TEMPLATE_CONSULT", default=""),
 }
 # Who receives membership applications; default: every active staff user with an email.
 STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
@@ -164,6 +166,10 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 # Uploads with more files than this are imported by a Celery task, with progress.
 IMPORT_INLINE_MAX_FILES = env.int("IMPORT_INLINE_MAX_FILES", default=200)
+
+# 意见反馈 / 在线沟通: submissions per IP (count, seconds) before the page answers 429.
+FEEDBACK_RATE = (env.int("FEEDBACK_RATE_COUNT", default=5), 3600)
+CONSULT_RATE = (env.int("CONSULT_RATE_COUNT", default=20), 600)
 
 # Online checkout (billing). A provider is offered when its credentials are set; see README.
 ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")

@@ -11,9 +11,9 @@ admin.site.index_title = "内容与会员管理"
 urlpatterns = [
     path("", include("news.urls")),
     path("", include("billing.urls")),
+    path("", include("support.urls")),
     path("membership/", member_views.plans, name="membership"),
     path("membership/apply/", member_views.apply, name="membership-apply"),
-    path("feedback/", views.feedback, name="feedback"),
     path("healthz", views.healthz, name="healthz"),
     # Before allauth's own: the same login, answering 429 when throttled.
     path("accounts/login/", member_views.ThrottledLoginView.as_view(), name="account_login"),
@@ -39,3 +39,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "portal.views.server_error"

@@ -1,5 +1,4 @@
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.http import HttpResponseServerError, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from portal import health
@@ -18,5 +17,12 @@ def healthz(request):
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
 
 
-def feedback(request):
-    return render(request, "feedback.html")
+def server_error(request):
+    """500: a page that needs neither the database nor context processors (either may be
+    what failed), in Chinese, with the hotline and a way back."""
+    from django.conf import settings
+    from django.template import loader
+
+    context = {"SITE_NAME": settings.SITE_NAME, "hotline": settings.MEMBERSHIP_HOTLINE}
+    html = loader.get_template("500.html").render(context)
+    return HttpResponseServerError(html)

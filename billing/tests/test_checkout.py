@@ -329,6 +329,22 @@ class TestDevelopmentProvider:
         assert member_rights(member, fresh=True).sees_contacts
         assert PaymentEvent.objects.get(order=order, accepted=True).kind == "notify"
 
+    def test_buy_renew_and_refund_the_renewal(self, client, dev_provider):
+        member = _member(client)
+        first, renewal = (_checkout(client, "dev", months=m) for m in (12, 6))
+        for order in (first, renewal):
+            client.post(reverse("billing-dev-cashier", args=[order.out_trade_no]))
+            order.refresh_from_db()
+        assert renewal.subscription.starts_on == first.subscription.ends_on + datetime.timedelta(
+            days=1
+        )
+        services.order_refund(order=renewal, reason="不需要续费", by=None)
+        renewal.refresh_from_db()
+        assert renewal.status == Order.Status.REFUNDED
+        assert Subscription.objects.get(pk=renewal.subscription_id).status == "ended"
+        assert Subscription.objects.get(pk=first.subscription_id).status == "active"
+        assert member_rights(member, fresh=True).sees_contacts  # the first year still runs
+
     def test_an_unsigned_notification_is_refused(self, client, dev_provider):
         _member(client)
         order = _checkout(client, "dev")
