@@ -41,6 +41,50 @@ def _login(page, live_server, user):
     page.wait_for_selector("text=我的账户")
 
 
+def _staff(browser, live_server):
+    """An editor signed in to the admin with password + TOTP, as production requires."""
+    import time
+
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import (
+        TOTP,
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+    )
+
+    from journeys.conftest import _page
+    from members.models import User
+
+    editor = User.objects.create_user(
+        "editor",
+        email="editor@example.cn",
+        password="Editor-2026",
+        is_staff=True,
+        is_superuser=True,
+    )
+    EmailAddress.objects.create(user=editor, email=editor.email, verified=True, primary=True)
+    secret = generate_totp_secret()
+    TOTP.activate(editor, secret)
+    staff = _page(browser, viewport={"width": 1280, "height": 900})
+    staff.goto(live_server.url + "/accounts/login/?next=/admin/")
+    staff.fill("input[name=login]", editor.email)
+    staff.fill("input[name=password]", "Editor-2026")
+    staff.click("form button[type=submit]")
+    staff.wait_for_selector("input[name=code]")
+    staff.fill("input[name=code]", format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
+    staff.click("form button[type=submit]")
+    staff.wait_for_url("**/admin/")
+    return staff
+
+
+def _publish_in_admin(staff, live_server, bulletin):
+    staff.goto(live_server.url + reverse("admin:news_bulletin_change", args=[bulletin.pk]))
+    staff.select_option("select[name=status]", "published")
+    staff.click("input[name=_save]")
+    staff.wait_for_selector("text=成功")
+
+
 def test_1_a_visitor_finds_a_tender_and_its_project(live_server, desktop):
     _leads()
     page = desktop
@@ -100,42 +144,12 @@ def test_2_a_visitor_signs_up_confirms_and_still_sees_masked_contacts(
 def test_3_staff_activate_a_member_who_reveals_and_another_buys_online(
     live_server, desktop, browser, settings, tmp_path
 ):
-    import time
-
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.totp.internal.auth import (
-        TOTP,
-        format_hotp_value,
-        generate_totp_secret,
-        hotp_value,
-    )
-
     from journeys.conftest import _page
-    from members.models import User
 
     assert settings.STAFF_REQUIRE_MFA  # production settings: staff need the second factor
     tender = _leads()
     member = UserFactory(email="lead-buyer@example.cn")
-    editor = User.objects.create_user(
-        "editor",
-        email="editor@example.cn",
-        password="Editor-2026",
-        is_staff=True,
-        is_superuser=True,
-    )
-    EmailAddress.objects.create(user=editor, email=editor.email, verified=True, primary=True)
-    secret = generate_totp_secret()
-    TOTP.activate(editor, secret)
-
-    staff = _page(browser, viewport={"width": 1280, "height": 900})
-    staff.goto(live_server.url + "/accounts/login/?next=/admin/")
-    staff.fill("input[name=login]", editor.email)
-    staff.fill("input[name=password]", "Editor-2026")
-    staff.click("form button[type=submit]")
-    staff.wait_for_selector("input[name=code]")
-    staff.fill("input[name=code]", format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
-    staff.click("form button[type=submit]")
-    staff.wait_for_url("**/admin/")
+    staff = _staff(browser, live_server)
     staff.goto(live_server.url + reverse("admin:members_subscription_add") + f"?user={member.pk}")
     staff.select_option("select[name=plan]", label="标讯定制会员")
     staff.fill("input[name=amount_paid_yuan]", "5800")
@@ -276,7 +290,7 @@ def test_6_search_filters_signup_and_login_by_keyboard(live_server, desktop):
 
 
 def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
-    live_server, desktop, celery_worker, smtp_server
+    live_server, desktop, browser, celery_worker, smtp_server
 ):
     import time
     from urllib.parse import urlsplit
@@ -299,7 +313,8 @@ def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
     page.click("button[name=save]")
     page.wait_for_selector("text=管廊订阅")
 
-    # Staff publish a matching bulletin (the publish service the admin action calls).
+    # Staff publish a matching bulletin in the admin.
+    staff = _staff(browser, live_server)
     place = region("江苏-镇江-镇江新区")
     tender = BulletinFactory(
         status=Bulletin.Status.DRAFT,
@@ -307,7 +322,7 @@ def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
         category=category("tender"),
         region=place,
     )
-    bulletin_set_status(bulletin_ids=[tender.pk], status=Bulletin.Status.PUBLISHED)
+    _publish_in_admin(staff, live_server, tender)
     [alert] = smtp_server.wait_for(1, timeout=30)
     assert alert["To"] == member.email and "镇江新区综合管廊工程" in alert["Subject"]
     assert "管廊订阅" in alert.get_body(("plain",)).get_content()
@@ -324,7 +339,7 @@ def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
         category=category("award"),
         region=place,
     )
-    bulletin_set_status(bulletin_ids=[award.pk], status=Bulletin.Status.PUBLISHED)
+    _publish_in_admin(staff, live_server, award)
     messages = smtp_server.wait_for(2, timeout=30)
     assert "项目进入中标阶段" in messages[1].get_body(("plain",)).get_content()
 

@@ -222,6 +222,13 @@ def unsubscribe_token(user_id: int, search_id: int | None) -> str:
     return signing.dumps({"u": user_id, "s": search_id or 0}, salt=UNSUBSCRIBE_SALT)
 
 
+def unsubscribe_mailto(token: str) -> str:
+    """The mailto: form of the unsubscribe link (RFC 2369), when the portal runs the
+    unsubscribe mailbox (members.unsubscribe_mailbox); "" otherwise."""
+    mailbox = settings.ALERTS_UNSUBSCRIBE_MAILBOX
+    return f"mailto:{mailbox}?subject=unsubscribe%20{token}" if mailbox else ""
+
+
 def unsubscribe(token: str) -> int:
     """Turn off one saved search (or all of a member's); raises signing.BadSignature."""
     data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
@@ -273,6 +280,7 @@ def _message(delivery: AlertDelivery, rights):
         to=[delivery.user.email],
         context=context,
         unsubscribe_url=unsubscribe_url,
+        unsubscribe_mailto=unsubscribe_mailto(token),
     )
     message.extra_headers["X-Alert-Delivery"] = str(delivery.pk)
     return message
@@ -431,6 +439,7 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
                 "account_url": settings.SITE_URL + reverse("member-account"),
             },
             unsubscribe_url=unsubscribe_url,
+            unsubscribe_mailto=unsubscribe_mailto(token),
         )
         message.send()  # an SMTP error rolls back: the rows stay pending for the next hour
         now = timezone.now()

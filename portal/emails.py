@@ -6,12 +6,18 @@ from django.template.loader import render_to_string
 
 
 def build_email(
-    template: str, *, to: list[str], context: dict, unsubscribe_url: str = ""
+    template: str,
+    *,
+    to: list[str],
+    context: dict,
+    unsubscribe_url: str = "",
+    unsubscribe_mailto: str = "",
 ) -> EmailMultiAlternatives:
     """Render templates/emails/<template>.subject.txt, .txt and .html into one message.
 
     Bulk mail (alerts, digests) passes `unsubscribe_url`: it becomes List-Unsubscribe with
-    RFC 8058 one-click, which mail clients show as an unsubscribe button.
+    RFC 8058 one-click, which mail clients show as an unsubscribe button; `unsubscribe_mailto`
+    (RFC 2369) is listed beside it for clients that only send mail.
     """
     context = {
         "SITE_NAME": settings.SITE_NAME,
@@ -25,7 +31,8 @@ def build_email(
     html = render_to_string(f"emails/{template}.html", context)
     headers = {}
     if unsubscribe_url:
-        headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        links = [unsubscribe_url, unsubscribe_mailto] if unsubscribe_mailto else [unsubscribe_url]
+        headers["List-Unsubscribe"] = ", ".join(f"<{link}>" for link in links)
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = EmailMultiAlternatives(
         subject=subject,

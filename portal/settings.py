@@ -167,6 +167,10 @@ MEDIA_URL = "/media/"
 # Uploads with more files than this are imported by a Celery task, with progress.
 IMPORT_INLINE_MAX_FILES = env.int("IMPORT_INLINE_MAX_FILES", default=200)
 
+# The address in alert emails' mailto: List-Unsubscribe; mail to it is read by
+# `manage.py unsubscribe_mailbox` (an SMTP listener the domain's MX points at). Empty: none.
+ALERTS_UNSUBSCRIBE_MAILBOX = env.str("ALERTS_UNSUBSCRIBE_MAILBOX", default="")
+
 # 意见反馈 / 在线沟通: submissions per IP (count, seconds) before the page answers 429.
 FEEDBACK_RATE = (env.int("FEEDBACK_RATE_COUNT", default=5), 3600)
 CONSULT_RATE = (env.int("CONSULT_RATE_COUNT", default=20), 600)

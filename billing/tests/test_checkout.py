@@ -295,8 +295,9 @@ class TestWechat:
         order.refresh_from_db()
         assert order.status == Order.Status.CREATED
 
-    def test_query_recovers_and_refund_goes_through_the_api(self, wechat, settings):
-        member = UserFactory()
+    def test_query_recovers_a_renewal_and_refund_goes_through_the_api(self, wechat, settings):
+        member = paid_member(slug="custom")  # renewing: the new period follows the current
+        current_end = Subscription.objects.get(user=member).ends_on
         order = services.order_create(
             user=member, plan=plan("custom"), months=12, provider="wechat"
         )
@@ -307,6 +308,7 @@ class TestWechat:
         assert services.orders_reconcile()["paid"] == 1
         order.refresh_from_db()
         assert order.status == Order.Status.FULFILLED
+        assert order.subscription.starts_on == current_end + datetime.timedelta(days=1)
         services.order_refund(order=order, reason="测试退款", by=None)
         assert wechat.refunds[0]["amount"] == {
             "refund": order.amount_fen,
@@ -315,6 +317,8 @@ class TestWechat:
         }
         order.refresh_from_db()
         assert order.status == Order.Status.REFUNDED
+        assert Subscription.objects.get(pk=order.subscription_id).status == "ended"
+        assert member_rights(member, fresh=True).sees_contacts  # the current year still runs
 
 
 class TestDevelopmentProvider:

@@ -407,3 +407,47 @@ class TestSms:
         assert (
             "综合管廊工程招标公告" in alert["text"] and bulletin.get_absolute_url() in alert["text"]
         )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_unsubscribe_by_mail_through_the_mailto_link(settings, smtp_server):
+    import smtplib
+    from urllib.parse import unquote
+
+    from aiosmtpd.controller import Controller
+
+    from members.unsubscribe_mailbox import Handler
+
+    settings.ALERTS_UNSUBSCRIBE_MAILBOX = "unsubscribe@example.cn"
+    member = paid_member(slug="custom", email="mailto@example.cn")
+    search = _search(member, "管廊", "管廊", frequency="instant")
+    other = _search(member, "隧道", "隧道", frequency="instant")
+    bulletin = BulletinFactory(title="综合管廊工程招标公告")
+    alerts.alerts_send(delivery_ids=alerts.alerts_match(bulletin_ids=[bulletin.pk]))
+    [message] = smtp_server.wait_for(1)
+    https, mailto = [part.strip(" <>") for part in message["List-Unsubscribe"].split(",")]
+    assert https.startswith("http") and mailto.startswith("mailto:unsubscribe@example.cn?")
+    subject = unquote(mailto.split("subject=", 1)[1])
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Controller(Handler(), hostname="127.0.0.1", port=port)
+    mailbox.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                client.sendmail("mailto@example.cn", ["someone@example.cn"], "Subject: x\r\n\r\n")
+            altered = subject[:-3] + ("AAA" if not subject.endswith("AAA") else "BBB")
+            client.sendmail(
+                "mailto@example.cn", ["unsubscribe@example.cn"], f"Subject: {altered}\r\n\r\n"
+            )
+            search.refresh_from_db()
+            assert search.is_active  # an altered token changes nothing
+            client.sendmail(
+                "mailto@example.cn", ["unsubscribe@example.cn"], f"Subject: {subject}\r\n\r\n"
+            )
+    finally:
+        mailbox.stop()
+    search.refresh_from_db(), other.refresh_from_db()
+    assert not search.is_active and other.is_active
