@@ -4,6 +4,8 @@ Amounts are integers in fen (分) everywhere; providers' yuan strings are conver
 edge (billing.providers). An order is paid only by a verified asynchronous notification or
 by the provider's own answer to a trade query — never by the browser's return."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -117,6 +119,12 @@ class PaymentEvent(models.Model):
         return f"{self.get_provider_display()} {self.get_kind_display()} {self.detail}"
 
 
+def invoice_upload_to(instance, filename) -> str:
+    """Private by path too: served only through the member's download view, and named so
+    that a web server exposing MEDIA_ROOT by mistake would not make them guessable."""
+    return f"invoices/{instance.order.out_trade_no}-{secrets.token_hex(12)}.pdf"
+
+
 class InvoiceRequest(models.Model):
     """A member's request for a 发票 on a paid order; staff issue it and attach the PDF."""
 
@@ -142,7 +150,7 @@ class InvoiceRequest(models.Model):
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.REQUESTED
     )
-    pdf = models.FileField(_("发票 PDF"), upload_to="invoices/%Y/%m/", blank=True)
+    pdf = models.FileField(_("发票 PDF"), upload_to=invoice_upload_to, blank=True)
     issued_at = models.DateTimeField(_("开具时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
 

@@ -75,6 +75,8 @@ def test_request_issue_and_download(client, staff_client, settings, tmp_path):
     assert staff_client.post(change, {"pdf": pdf}).status_code == 302
     invoice.refresh_from_db()
     assert invoice.status == InvoiceRequest.Status.ISSUED and invoice.issued_at
+    assert invoice.pdf.name.startswith(f"invoices/{order.out_trade_no}-")  # not guessable
+    assert len(invoice.pdf.name) > len(f"invoices/{order.out_trade_no}-") + 20
     response = client.get(download)
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
     assert "下载发票" in client.get(reverse("member-account")).content.decode()
