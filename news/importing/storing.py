@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from members.alerts import alerts_enqueue
 from news.importing import near_duplicates
 from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
-from news.linking import projects_link_bulletins
+from news.linking import projects_link_bulletins, projects_link_stored
 from news.models import Bulletin, Category, Contact, LshBucket, Region
 from news.regions import region_resolve
 from news.selectors import category_options_forget
@@ -328,9 +328,8 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
         return results + stored
     invalidate_pages_after_commit()  # bulk_create sends no signals
     if publish:
-        ids = [bulletin.pk for _, bulletin, _ in built]
-        projects_link_bulletins(ids)
-        alerts_enqueue(ids)
+        projects_link_stored([(bulletin, rows) for _, bulletin, rows in built])
+        alerts_enqueue([bulletin.pk for _, bulletin, _ in built])
     return results + [(page, _imported(page, bulletin)) for page, bulletin, _ in built]
 
 
