@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -200,6 +200,23 @@ def bulletin_buckets(bulletin_id: int, bands: list[int]) -> list[LshBucket]:
     return [LshBucket(key=key, bulletin_id=bulletin_id) for key in set(bands)]
 
 
+def _insert_buckets(pages: list[tuple[int, list[int]]]) -> None:
+    """A batch's LSH rows in one INSERT from two arrays: through bulk_create, 20 model
+    instances a file and Django preparing each value cost more than the INSERT itself."""
+    rows = [(key, bulletin_id) for bulletin_id, bands in pages for key in set(bands)]
+    if connection.vendor != "postgresql":
+        LshBucket.objects.bulk_create([LshBucket(key=k, bulletin_id=b) for k, b in rows])
+        return
+    if not rows:
+        return
+    sql = (
+        f'INSERT INTO "{LshBucket._meta.db_table}" ("key", "bulletin_id") '
+        "SELECT * FROM UNNEST(%s::bigint[], %s::bigint[])"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[k for k, _ in rows], [b for _, b in rows]])
+
+
 def bulletin_rebucket(*, bulletin_id: int, body: str) -> None:
     """Replace a bulletin's LSH rows after its body changed (admin edits)."""
     LshBucket.objects.filter(bulletin_id=bulletin_id).delete()
@@ -315,9 +332,7 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
                     contact.bulletin = bulletin
                     contacts.append(contact)
             Contact.objects.bulk_create(contacts)
-            LshBucket.objects.bulk_create(
-                [row for page, b, _ in built for row in bulletin_buckets(b.pk, page.bands)]
-            )
+            _insert_buckets([(b.pk, page.bands) for page, b, _ in built])
     except IntegrityError:
         # Most likely another import stored one of these pages since we checked.
         stored = [(page, _store_one(page, b, rows)) for page, b, rows in built]
