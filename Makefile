@@ -65,10 +65,12 @@ bench-import: install-dev
 
 bench-pages: install-dev
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-wrk.sh
 	@rows=$$(psql "$(BENCH_DB_URL)" -tAc "SELECT count(*) FROM news_bulletin" 2>/dev/null); \
 	if [ "$${rows:-0}" -lt 1000000 ]; then \
 	  $(BIN)/python bench/seed_bulletins.py 1000000 --fresh --database-url "$(BENCH_DB_URL)"; fi
 	$(BIN)/python bench/pages_bench.py --database-url "$(BENCH_DB_URL)"
+	$(BIN)/python bench/search_mix.py --database-url "$(BENCH_DB_URL)"
 
 check-deploy: install
 	set -a && . ./.env.example && set +a && $(BIN)/python manage.py check --deploy --fail-level WARNING

@@ -525,46 +525,35 @@ def profile_matching(bulletin_ids: list[int], batch: int, top: int = 25) -> str:
 
 
 def check_index(index, bulletin_ids: list[int]) -> dict:
-    """The index's matches against every saved search evaluated on the stored vectors."""
-    from django.db.models import F, TextField
-    from django.db.models.functions import Cast
-
+    """The index's matches against every saved search evaluated on what the GIN index
+    holds for each bulletin (read from PostgreSQL), and that the matcher's lexemes are it."""
     from members.matching import _lexemes, _satisfies
     from news import linking
-    from news.masking import contact_values, mask_text
     from news.models import Bulletin
-    from news.search import document, filter_lexemes
+    from news.search import PUBLIC_VECTOR_SQL, filter_lexemes, public_lexemes
 
     compiled = index.compiled
     bulletins = list(
         Bulletin.objects.filter(pk__in=bulletin_ids)
         .select_related("category")
-        .prefetch_related("contacts")
-        .annotate(
-            # As alerts_match loads them: the index reads these stored lexemes.
-            search_text=Cast(F("search_vector"), TextField()),
-            title_text=Cast(F("title_vector"), TextField()),
-        )
+        .extra(select={"indexed": f"tsvector_to_array({PUBLIC_VECTOR_SQL})"})
     )
     differing_pairs = lexeme_mismatch = matched_pairs = 0
     examples = []
     for bulletin in bulletins:
-        full = _lexemes(bulletin.search_text)
-        titles = _lexemes(bulletin.title_text)
-        # What the index derives in memory (when a caller has no stored vectors) must be
-        # what the search vector holds.
-        values = contact_values(bulletin.contacts.all())
-        mine = _lexemes(
-            document(
-                mask_text(bulletin.title, values=values),
-                mask_text(bulletin.body, values=values),
-                extra=filter_lexemes(
-                    province_id=bulletin.province_id,
-                    city_id=bulletin.city_id,
-                    region_id=bulletin.region_id,
-                    category_id=bulletin.category_id,
-                ),
-            )
+        full = set(bulletin.indexed)
+        titles = _lexemes(bulletin.title_vector or "")
+        # What the matcher computes in memory must be what the index holds.
+        mine = public_lexemes(
+            title=bulletin.title,
+            body=bulletin.body,
+            hidden_lexemes=bulletin.hidden_lexemes,
+            filters=filter_lexemes(
+                province_id=bulletin.province_id,
+                city_id=bulletin.city_id,
+                region_id=bulletin.region_id,
+                category_id=bulletin.category_id,
+            ),
         )
         lexeme_mismatch += mine != full
         stage = linking.bulletin_stage(bulletin)

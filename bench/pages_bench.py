@@ -17,12 +17,13 @@ page cache never answers them.
     req/s and client latency under load (8 connections queue on 2 workers), plus the
     server time of the same requests from gunicorn's access log (%(D)s, after accept).
 
-Then, in-process, the SQL of each scenario (`news.selectors.bulletin_listing`, captured with
-CaptureQueriesContext) is run under EXPLAIN (ANALYZE, BUFFERS) into
-var/bench/explain-<scenario>.txt, and the same 2-character search is timed directly in
-SQL as an unindexed ILIKE and as the indexed tsquery (capped count + first page, median
-of 5).  Ends with a block for BENCHMARKS.md.  Traffic goes to 127.0.0.1 only; gunicorn is
-stopped on exit.
+Then, in-process, the SQL of each scenario (`news.selectors.bulletin_listing`, captured
+with CaptureQueriesContext) is run under EXPLAIN (ANALYZE, BUFFERS) into
+var/bench/explain-<scenario>.txt, and the same 2-character search is timed directly in SQL
+as an unindexed ILIKE and as the indexed tsquery (capped count + first page, median of 5).
+Ends with a block for BENCHMARKS.md. bench/search_mix.py (run after this by `make bench-
+pages`) times every class of search query, with terms picked by frequency. Traffic goes to
+127.0.0.1 only; gunicorn is stopped on exit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import argparse
 import datetime
 import http.client
 import os
+import random
 import re
 import shutil
 import signal
@@ -213,17 +215,21 @@ def run_wrk(
     return result
 
 
-def run_threads(port: int, path: str, *, connections: int, seconds: int, cookie: str = "") -> dict:
-    """Fallback without wrk: `connections` threads, each one request at a time."""
+def run_threads(
+    port: int, path: str | list[str], *, connections: int, seconds: int, cookie: str = ""
+) -> dict:
+    """Fallback without wrk: `connections` threads, each one request at a time (a random
+    one of `path` when it is a list)."""
     times: list[float] = []
     errors = [0]
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
+    paths = [path] if isinstance(path, str) else path
 
     def client():
         while time.perf_counter() < deadline:
             try:
-                status, _body, ms, _hit = get(port, path, timeout=10, cookie=cookie)
+                status, _body, ms, _hit = get(port, random.choice(paths), timeout=10, cookie=cookie)
             except OSError:
                 status, ms = 0, 0.0
             with lock:
@@ -355,13 +361,13 @@ def pick_parameters(conn) -> dict:
             """
         )
         province_id, province, slug, category, rows = cur.fetchone()
-        from news.search import parse_query, tsquery
+        from news.search import PUBLIC_VECTOR_SQL, parse_query, tsquery
 
         term4, term4_rows = SEARCH_4[0], 0
         for candidate in SEARCH_4:
             cur.execute(
                 "SELECT count(*) FROM news_bulletin WHERE status = 'published' "
-                "AND province_id = %s AND search_vector @@ %s::tsquery",
+                f"AND province_id = %s AND {PUBLIC_VECTOR_SQL} @@ %s::tsquery",
                 [province_id, tsquery(parse_query(candidate))],
             )
             found = cur.fetchone()[0]
@@ -381,7 +387,7 @@ def pick_parameters(conn) -> dict:
         detail_id = cur.fetchone()[0]
         cur.execute(
             "SELECT count(*) FROM news_bulletin WHERE status = 'published' "
-            "AND search_vector @@ %s::tsquery",
+            f"AND {PUBLIC_VECTOR_SQL} @@ %s::tsquery",
             [tsquery(parse_query(SEARCH_2))],
         )
         term2_rows = cur.fetchone()[0]
@@ -461,17 +467,16 @@ def pick_project_parameters(conn) -> dict:
 
 
 def pick_member_terms(conn, k: int = 2) -> list[tuple[str, float]]:
-    """The k most frequent of SEARCH_2_CANDIDATES, by share of a 1 % page sample (an exact
-    count of a very common term can read every matching row's vector)."""
-    from news.search import parse_query, tsquery
+    """The k most frequent of SEARCH_2_CANDIDATES, by share of a 1 % page sample (the
+    indexed vector is computed once per sampled row, in a subquery PostgreSQL keeps)."""
+    from news.search import PUBLIC_VECTOR_SQL, parse_query, tsquery
 
-    columns = ", ".join(
-        "count(*) FILTER (WHERE search_vector @@ %s::tsquery)" for _ in SEARCH_2_CANDIDATES
-    )
+    columns = ", ".join("count(*) FILTER (WHERE v @@ %s::tsquery)" for _ in SEARCH_2_CANDIDATES)
     with conn.cursor() as cur:
         cur.execute(
-            f"SELECT count(*), {columns} FROM news_bulletin TABLESAMPLE SYSTEM (1) "
-            "REPEATABLE (20250601) WHERE status = 'published'",
+            f"SELECT count(*), {columns} FROM (SELECT {PUBLIC_VECTOR_SQL} AS v "
+            "FROM news_bulletin TABLESAMPLE SYSTEM (1) REPEATABLE (20250601) "
+            "WHERE status = 'published' OFFSET 0) AS sample",
             [tsquery(parse_query(t)) for t in SEARCH_2_CANDIDATES],
         )
         total, *found = cur.fetchone()
@@ -831,14 +836,14 @@ def app_search_cap() -> int:
 
 def icontains_vs_indexed(conn, term: str, cap: int, runs: int = 5) -> dict:
     """Capped count (LIMIT cap + 1) + first page, ILIKE vs the app's tsquery, in SQL."""
-    from news.search import parse_query, tsquery
+    from news.search import PUBLIC_VECTOR_SQL, parse_query, tsquery
 
     like = f"%{term}%"
     published = "status = 'published' AND published_at <= now()"
     conditions = {
         "icontains (ILIKE)": ("(title ILIKE %(like)s OR body ILIKE %(like)s)", {"like": like}),
         "indexed (tsquery)": (
-            "search_vector @@ %(q)s::tsquery",
+            f"{PUBLIC_VECTOR_SQL} @@ %(q)s::tsquery",
             {"q": tsquery(parse_query(term))},
         ),
     }
@@ -992,7 +997,7 @@ def markdown_block(args, facts, params, scenarios, compare, started, pp, terms) 
         compare_rows += [
             f"| {cap + 1:,} | `title ILIKE '%{SEARCH_2}%' OR body ILIKE '%{SEARCH_2}%'` | "
             f"{slow['count_ms']:.1f} | {slow['page_ms']:.1f} | {slow['total_ms']:.1f} | |",
-            f"| {cap + 1:,} | `search_vector @@ '{SEARCH_2}'::tsquery` (GIN) | "
+            f"| {cap + 1:,} | `news_public_vector(…) @@ '{SEARCH_2}'::tsquery` (GIN) | "
             f"{fast['count_ms']:.1f} | {fast['page_ms']:.1f} | {fast['total_ms']:.1f} | "
             f"**{c['speedup']:.0f}×** (count {c['speedup_count']:.0f}×, page "
             f"{c['speedup_page']:.0f}×) |",

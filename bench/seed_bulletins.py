@@ -16,9 +16,10 @@ towards 江苏 (镇江 especially), and organisations / sentences name hub citie
 5 % of the rows contain 镇江 and about 3 % 上海: common 2-character searches then hit tens of
 thousands of rows, as on the real site.
 
-The three vectors come from `news.search.bulletin_vectors` exactly as `Bulletin.save()`
-sets them: `search_vector` and `title_vector` from the masked title and body (plus the
-province / city / district / category lexemes), `contact_vector` from the contact values.
+The search columns come from `news.search.bulletin_index_fields` exactly as
+`Bulletin.save()` sets them: `hidden_lexemes` (the n-grams masking hides, which the GIN
+index over `news_public_vector(...)` leaves out), `title_vector` from the masked title,
+`contact_vector` from the contact values.
 
 Projects: before generating, the bulletins are grouped into projects as `news.linking`
 would find them (`plan_projects`): news (18 %) belongs to none; every other bulletin is a
@@ -35,13 +36,13 @@ each project's bulletins in (published_at, id) order, and COPYs them.  news_lshb
 the 20 MinHash band keys of each body (`near_duplicates.signature_bands`) unless
 `--no-lsh`; the seeder prints what that costs.
 
-Speed: the expensive part is `news.search.document(title, body)` (the tsvector literal), so
-worker processes generate and COPY disjoint id ranges in parallel.  Before loading, the
-secondary indexes, foreign keys and unique constraints of news_bulletin, news_contact, the
-project tables and news_lshbucket (and its primary key) are dropped (their exact
-definitions are saved to var/bench/<db>-schema.json first, so an interrupted run restores
-them on the next start) and rebuilt afterwards with maintenance_work_mem = 2GB; then
-VACUUM ANALYZE.
+Speed: the expensive parts are the generator, the masking behind `hidden_lexemes` and the
+MinHash bands, so worker processes generate and COPY disjoint id ranges in parallel.
+Before loading, the secondary indexes, foreign keys and unique constraints of
+news_bulletin, news_contact, the project tables and news_lshbucket (and its primary key)
+are dropped (their exact definitions are saved to var/bench/<db>-schema.json first, so an
+interrupted run restores them on the next start) and rebuilt afterwards with
+maintenance_work_mem = 2GB; then VACUUM ANALYZE.
 """
 
 from __future__ import annotations
@@ -326,7 +327,7 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 BULLETIN_COLUMNS = (
     "id, title, category_id, region_id, province_id, city_id, published_at, body, source_url, "
     "source_name, credits, amount_yuan, bid_deadline, stage, winner, status, fingerprint, "
-    "search_vector, created_at, updated_at"
+    "hidden_lexemes, created_at, updated_at"
 )
 CONTACT_COLUMNS = "bulletin_id, organization, role, person, title, phone, mobile, email, position"
 
@@ -971,7 +972,7 @@ _STATE: dict = {}
 
 
 def _worker_init(url, regions, categories, category_names, now_ts, title_vector, lsh):
-    from news.search import bulletin_vectors
+    from news.search import bulletin_index_fields
 
     conn = connect(url)
     with conn.cursor() as cur:
@@ -982,7 +983,7 @@ def _worker_init(url, regions, categories, category_names, now_ts, title_vector,
         regions=regions,
         categories=categories,
         now_ts=now_ts,
-        bulletin_vectors=bulletin_vectors,
+        bulletin_index_fields=bulletin_index_fields,
         title_vector=title_vector,
         category_names=category_names,
         lsh=lsh,
@@ -996,9 +997,8 @@ def _load_chunk(task):
     gen = Generator(_STATE["regions"], _STATE["categories"], rng, _STATE["now_ts"])
     from news.importing.near_duplicates import signature_bands
     from news.linking import bulletin_stage, name_key, project_name, work_type
-    from news.search import filter_lexemes
 
-    bulletin_vectors, title_vector = _STATE["bulletin_vectors"], _STATE["title_vector"]
+    index_fields, title_vector = _STATE["bulletin_index_fields"], _STATE["title_vector"]
     columns = BULLETIN_COLUMNS + (", title_vector, contact_vector" if title_vector else "")
     columns += ", project_id"
     bulletins, contacts, lsh = io.StringIO(), io.StringIO(), io.StringIO()
@@ -1063,16 +1063,8 @@ def _load_chunk(task):
         published = b["published"].isoformat()
         deadline = b.get("bid_deadline")
         values = [c[f] for c in b["contacts"] for f in ("person", "phone", "mobile", "email")]
-        search_vector, title_vec, contact_vec = bulletin_vectors(
-            title=b["title"],
-            body=b["body"],
-            contact_values=[v for v in values if v],
-            filters=filter_lexemes(
-                province_id=region[4],
-                city_id=region[2],
-                region_id=region[0],
-                category_id=b["category_id"],
-            ),
+        fields = index_fields(
+            title=b["title"], body=b["body"], contact_values=[v for v in values if v]
         )
         row = (
             i,
@@ -1092,12 +1084,12 @@ def _load_chunk(task):
             b.get("winner", ""),
             "published",
             fingerprint(b["title"], b["paragraphs"]),
-            search_vector,
+            fields.hidden_lexemes,
             published,
             published,
         )
         if title_vector:  # as Bulletin.save() sets them (migrations 0004 and 0006 on)
-            row += (title_vec, contact_vec)
+            row += (fields.title_vector, fields.contact_vector)
         row += (project_id,)
         bulletins.write("\t".join(map(_copy_field, row)))
         bulletins.write("\n")

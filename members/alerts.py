@@ -19,8 +19,6 @@ from django.core import signing
 from django.core.mail import mailers
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
-from django.db.models import TextField
-from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,16 +55,12 @@ def alerts_match(*, bulletin_ids) -> list[int]:
     written by one INSERT … ON CONFLICT DO NOTHING, without model instances (building
     one AlertDelivery per match cost more than matching itself)."""
     index = current_index()
-    # The stored public vectors as text: the lexemes the site search matches, masked.
+    # Title, body and hidden_lexemes give the lexemes the site search matches, masked.
     bulletins = list(
         Bulletin.objects.published()
         .filter(pk__in=list(bulletin_ids))
         .select_related("category")
         .only(*_MATCH_FIELDS)
-        .annotate(
-            search_text=Cast("search_vector", TextField()),
-            title_text=Cast("title_vector", TextField()),
-        )
     )
     follows = _follow_reasons(bulletins)
     # (user, bulletin) -> [reasons as JSON texts, instant wanted]
@@ -104,6 +98,9 @@ def alerts_match(*, bulletin_ids) -> list[int]:
 
 _MATCH_FIELDS = (
     "title",
+    "body",
+    "hidden_lexemes",
+    "title_vector",
     "stage",
     "province_id",
     "city_id",

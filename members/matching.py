@@ -9,27 +9,27 @@ parser and n-gram rules, `news.search`) and filed under one *anchor*:
   levels), so a bulletin meets only the searches for its place; or else
 - its regions / categories alone (no keyword), or else
 - "*" (no keyword, no region, no category: every bulletin).
-A bulletin's lexeme set is built the way its public search vector is (masked title + body
-+ filter lexemes), so a saved search matches exactly what the site search would find for
-a visitor. Only the saved searches filed under one of the bulletin's lexemes are checked
-in full (every keyword, no excluded word, regions, categories, stages, amount range).
-The index is rebuilt when any saved search changes (a generation number in the cache),
-so workers on several machines stay in step.
+A bulletin's lexeme set is what its public search index holds
+(`news.search.public_lexemes`: title + body n-grams minus what masking hides, + filter
+lexemes), so a saved search matches exactly what the site search would find for a visitor.
+Only the saved searches filed under one of the bulletin's lexemes are checked in full
+(every keyword, no excluded word, regions, categories, stages, amount range). The index is
+rebuilt when any saved search changes (a generation number in the cache), so workers on
+several machines stay in step.
 """
 
 import gc
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, Max
 
 from members.models import SavedSearch
 from news import linking
-from news.masking import contact_values, mask_text
-from news.search import document, filter_lexemes, parse_query, term_tsquery
+from news.search import filter_lexemes, parse_query, public_lexemes, term_tsquery
 
 GENERATION_KEY = "alerts:saved-search-generation"
 ANY = "*"
@@ -129,18 +129,14 @@ def _anchors(c: Compiled, frequency: dict[str, int]) -> list[str]:
 
 
 def _recent_frequencies(sample: int = 2000) -> dict[str, int]:
-    """How many of the latest published bulletins hold each lexeme (PostgreSQL's ts_stat
-    over their stored vectors, ~0.3 s); empty elsewhere (then length decides)."""
-    if connection.vendor != "postgresql":
-        return {}
+    """How many of the latest published bulletins hold each lexeme (~0.5 s)."""
     from news.models import Bulletin
 
-    recent = Bulletin.objects.published().order_by("-published_at").values("search_vector")
-    sql, params = recent[:sample].query.sql_with_params()
-    with connection.cursor() as cursor:
-        inner = cursor.mogrify(sql, params).decode()
-        cursor.execute("SELECT word, ndoc FROM ts_stat(%s)", [inner])
-        return dict(cursor.fetchall())
+    counts: Counter = Counter()
+    recent = Bulletin.objects.published().order_by("-published_at")
+    for title, body, hidden in recent.values_list("title", "body", "hidden_lexemes")[:sample]:
+        counts.update(public_lexemes(title=title, body=body, hidden_lexemes=hidden))
+    return counts
 
 
 class _Anchors:
@@ -202,21 +198,22 @@ class Index:
     def matches(self, bulletin) -> list[tuple[Compiled, str]]:
         """(saved search, the keyword that matched or "") for one bulletin.
 
-        The bulletin's lexemes are its stored public vectors when the caller loaded them
-        as text (`search_text`, `title_text`: what the site search itself matches, and
-        no re-masking: compiling each bulletin's contact pattern cost 3 ms); else they are
-        built here from the masked title and body the same way."""
-        if getattr(bulletin, "search_text", None):
-            full = _lexemes(bulletin.search_text)
-            titles = _lexemes(bulletin.title_text or "")
-        else:
-            full, titles = _bulletin_lexemes(bulletin)
+        The bulletin's lexemes are what the site search matches for a visitor: the
+        indexed public n-grams (title + body minus what masking hides, `hidden_lexemes`:
+        no re-masking, which cost 3 ms a bulletin) and the stored masked-title vector."""
         filters = filter_lexemes(
             province_id=bulletin.province_id,
             city_id=bulletin.city_id,
             region_id=bulletin.region_id,
             category_id=bulletin.category_id,
         )
+        full = public_lexemes(
+            title=bulletin.title,
+            body=bulletin.body,
+            hidden_lexemes=bulletin.hidden_lexemes,
+            filters=filters,
+        )
+        titles = _lexemes(bulletin.title_vector or "")
         stage = linking.bulletin_stage(bulletin)
         seen, found = set(), []
         for c in self.candidates(full, titles, filters):
@@ -226,19 +223,6 @@ class Index:
             if _satisfies(c, full, titles, bulletin, stage):
                 found.append((c, c.term))
         return found
-
-
-def _bulletin_lexemes(bulletin) -> tuple[set[str], set[str]]:
-    values = contact_values(bulletin.contacts.all())
-    title = mask_text(bulletin.title, values=values)
-    body = mask_text(bulletin.body, values=values)
-    filters = filter_lexemes(
-        province_id=bulletin.province_id,
-        city_id=bulletin.city_id,
-        region_id=bulletin.region_id,
-        category_id=bulletin.category_id,
-    )
-    return _lexemes(document(title, body, extra=filters)), _lexemes(document(title))
 
 
 def _lexemes(literal: str) -> set[str]:

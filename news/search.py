@@ -16,17 +16,25 @@ BENCHMARKS.md). Without positions or weights a GIN match needs no recheck. The p
 that a term of 4+ characters also matches text holding its trigrams apart (污水处置 … 雨水
 处理); snippets show where the words really stand.
 
-Search is no oracle for contacts. `search_vector` and `title_vector` are built from the
-*masked* text (news/masking.py: stored contact values and the parser's contact patterns),
-so a phone, mobile, email or person's name, or any fragment longer than the mask shows,
-matches nothing for a visitor or free member. What masking hid, plus every stored contact
-value, goes into a third, small vector, `contact_vector`; only viewers members.access
-lets see contacts search it, each term matching either vector (one GIN BitmapOr per
-term). Results stay masked until the member reveals a bulletin.
+Search is no oracle for contacts. The public body vector is not stored: the GIN index is
+over `PUBLIC_VECTOR_SQL`, which PostgreSQL computes from the raw title and body
+(`news_ngrams`, migration 0010, the same set as `lexemes()` here) minus the bulletin's
+`hidden_lexemes`: the n-grams only the unmasked text holds (news/masking.py: stored contact
+values and the parser's contact patterns). A phone, mobile, email or person's name, or any
+fragment longer than the mask shows, therefore matches nothing for a visitor or free
+member. What masking hid, plus every stored contact value, goes into a small stored vector,
+`contact_vector`; only viewers members.access lets see contacts search it, each term
+matching either (one GIN BitmapOr per term). Results stay masked until the member reveals.
 
-Titles get a vector of their own (`title_vector`): "title only" searches it, and ranking
-reads it instead of the large body vector. Both are built here as literals, so no
-PostgreSQL text-search parser or locale is involved.
+Why computed: stored, the body vectors took 10 GB of TOAST per million bulletins (five
+times the text) and writing their ~10 KB literals was most of an import's INSERT. The price
+is CPU where PostgreSQL evaluates the expression: on INSERT/UPDATE (~0.6 ms), ANALYZE, and
+any plan that tests it row by row — so exclusions anti-join against the index
+(`BulletinQuerySet.search`) and work_mem is large enough that bitmaps never go lossy.
+
+Titles get a stored vector of their own (`title_vector`, small): "title only" searches it,
+and ranking reads it. Literals are built here, so no PostgreSQL text-search parser or
+locale is involved.
 """
 
 import re
@@ -47,11 +55,25 @@ def _is_cjk(run: str) -> bool:
 
 
 # Overlapping matches via lookahead let the regex engine (C) cut the n-grams: twice as
-# fast as slicing in Python, and document() runs once per import and edit.
+# fast as slicing in Python, and lexemes() runs once per import, edit and alert match.
 _BIGRAMS = re.compile(rf"(?=([{_CJK}]{{2}}))")
 _TRIGRAMS = re.compile(rf"(?=([{_CJK}]{{3}}))")
 _RUN_ENDS = re.compile(rf"[{_CJK}](?![{_CJK}])")  # so one-character terms find it by prefix
-_WORDS = re.compile(r"[0-9a-z]+")
+# Words are found in both cases and lowered one by one: ASCII only, exactly as the SQL
+# function news_ngrams does (str.lower() would also fold e.g. the Kelvin sign into "k").
+_WORDS = re.compile(r"[0-9A-Za-z]+")
+
+
+def lexemes(*texts: str) -> set[str]:
+    """The distinct n-grams and words of some text (each text apart: none spans two).
+
+    `NGRAMS_SQL` below computes the same set in PostgreSQL; a test holds them equal."""
+    found: set[str] = set()
+    for text in texts:
+        for pattern in (_BIGRAMS, _TRIGRAMS, _RUN_ENDS):
+            found.update(pattern.findall(text))
+        found.update(word.lower() for word in _WORDS.findall(text))
+    return found
 
 
 def filter_lexemes(*, province_id=None, city_id=None, region_id=None, category_id=None):
@@ -63,35 +85,61 @@ def filter_lexemes(*, province_id=None, city_id=None, region_id=None, category_i
     return [f"~{tag}{value}" for tag, value in pairs if value]
 
 
+def vector_literal(words) -> str:
+    """A tsvector literal of these lexemes ([0-9a-z], CJK or filter lexemes: nothing to
+    escape inside the quotes)."""
+    return "'" + "' '".join(words) + "'" if words else ""
+
+
 def document(*texts: str, extra=()) -> str:
     """The tsvector literal of some text: its distinct n-grams and words (+ `extra`)."""
-    lexemes: set[str] = set(extra)
-    for text in texts:
-        text = text.lower()
-        for pattern in (_BIGRAMS, _TRIGRAMS, _RUN_ENDS, _WORDS):
-            lexemes.update(pattern.findall(text))
-    # Lexemes are [0-9a-z] or CJK only: nothing to escape inside the quotes.
-    return "'" + "' '".join(lexemes) + "'" if lexemes else ""
+    return vector_literal(lexemes(*texts) | set(extra))
 
 
-def bulletin_vectors(*, title: str, body: str, contact_values, filters) -> tuple[str, str, str]:
-    """(search_vector, title_vector, contact_vector) literals of a bulletin.
+@dataclass(frozen=True)
+class IndexedFields:
+    """What a bulletin stores for search (see the module docstring)."""
 
-    The public vectors are built from the *masked* text, so a search by a phone, an
-    email or a person's name (or any fragment longer than the mask shows) cannot find
-    the bulletin for a viewer who may not see contacts: search is no oracle. What masking
-    hid, plus every stored contact value, goes into contact_vector, which is searched
-    only for viewers the policy lets search contacts (members.access).
+    hidden_lexemes: str  # space-separated: n-grams only the unmasked text holds
+    title_vector: str
+    contact_vector: str
+
+
+def bulletin_index_fields(*, title: str, body: str, contact_values) -> IndexedFields:
+    """The stored search columns of a bulletin.
+
+    The public body vector is not stored: PostgreSQL indexes `PUBLIC_VECTOR_SQL`, the
+    n-grams of the raw title and body minus `hidden_lexemes`, the n-grams that only the
+    unmasked text holds. What is left is a subset of the masked text's n-grams, so a search
+    by a phone, an email or a person's name (or any fragment longer than the mask shows)
+    cannot find the bulletin for a viewer who may not see contacts: search is no oracle.
+    What masking hid, plus every stored contact value, goes into contact_vector, which is
+    searched only for viewers the policy lets search contacts (members.access).
     """
     from news.masking import mask_text_collect
 
     masked_title, hidden_title = mask_text_collect(title, values=contact_values)
     masked_body, hidden_body = mask_text_collect(body, values=contact_values)
-    return (
-        document(masked_title, masked_body, extra=filters),
-        document(masked_title),
-        document(*hidden_title, *hidden_body, *contact_values),
+    hidden = lexemes(title, body) - lexemes(masked_title, masked_body)
+    return IndexedFields(
+        hidden_lexemes=" ".join(sorted(hidden)),
+        title_vector=document(masked_title),
+        contact_vector=document(*hidden_title, *hidden_body, *contact_values),
     )
+
+
+def public_lexemes(*, title: str, body: str, hidden_lexemes: str, filters=()) -> set[str]:
+    """In Python, what the PostgreSQL index holds for a bulletin (`PUBLIC_VECTOR_SQL`)."""
+    return (lexemes(title, body) - set(hidden_lexemes.split())) | set(filters)
+
+
+# PostgreSQL computes the public vector from the stored text (news.migrations.0010 creates
+# these functions and the GIN index over PUBLIC_VECTOR_SQL): storing it cost ~8 KB of
+# TOAST per bulletin, five times the text it indexes. A query must spell the expression
+# exactly as the index does for the planner to use the index.
+PUBLIC_VECTOR_SQL = (
+    "news_public_vector(title, body, hidden_lexemes, province_id, city_id, region_id, category_id)"
+)
 
 
 @dataclass

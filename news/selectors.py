@@ -150,7 +150,7 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
     """A published bulletin's page for one viewer; raises Bulletin.DoesNotExist."""
     bulletin = (
         Bulletin.objects.published()
-        .defer("search_vector", "title_vector", "contact_vector")
+        .defer("hidden_lexemes", "title_vector", "contact_vector")
         .select_related("category", "region", "city", "province", "project")
         .prefetch_related(_CONTACTS)
         .get(pk=pk)

@@ -89,6 +89,12 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Search bitmaps must stay exact: a lossy page makes PostgreSQL recompute the n-grams
+    # of every row on it (news/search.py). 16 MB keeps bitmaps over ~2M rows exact.
+    _work_mem = env.str("DATABASE_WORK_MEM", default="16MB")
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c work_mem={_work_mem}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}

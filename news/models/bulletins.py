@@ -1,7 +1,7 @@
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import connection, models
-from django.db.models import BooleanField, FloatField, Q
+from django.db.models import BooleanField, F, FloatField, Func, Q, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, Trim
 from django.db.models.lookups import GreaterThan
@@ -91,6 +91,45 @@ class Category(models.Model):
         return self.name
 
 
+class _Matches(Func):
+    """`vector @@ 'literal'::tsquery` as an expression, so Django names the columns with the
+    alias of whichever query holds it (raw SQL naming news_bulletin inside a subquery
+    aliased U0 would correlate with the outer row and compute n-grams row by row)."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _public_vector() -> Func:
+    """The public body vector, spelled as the GIN index spells it (migration 0010): it is
+    computed, not stored (news/search.py)."""
+    columns = ("title", "body", "hidden_lexemes", "province", "city", "region", "category")
+    return Func(
+        *(F(c) for c in columns), function="news_public_vector", output_field=SearchVectorField()
+    )
+
+
+def _match(tsquery: str, *, column: str = "", with_contacts: bool = False) -> Q:
+    literal = RawSQL("%s::tsquery", [tsquery], output_field=TextField())
+    matches = Q(_Matches(F(column) if column else _public_vector(), literal))
+    if with_contacts:
+        # No coalesce() around the nullable contact_vector: it would keep the planner from
+        # a BitmapOr of the two GIN indexes (NULL counts as false in WHERE).
+        matches |= Q(_Matches(F("contact_vector"), literal))
+    return matches
+
+
+def _matching(tsquery: str, *, column: str = "", with_contacts: bool = False) -> Q:
+    """pk IN (rows matching `tsquery`), for exclusions: PostgreSQL reads the matches from
+    the GIN index once and anti-joins, where NOT (vector @@ …) on each candidate row would
+    compute that row's n-grams (~0.6 ms each) for lack of a stored vector."""
+    matches = Bulletin.objects.filter(status=Bulletin.Status.PUBLISHED).filter(
+        _match(tsquery, column=column, with_contacts=with_contacts)
+    )
+    return Q(pk__in=matches.values("pk"))
+
+
 class BulletinQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Bulletin.Status.PUBLISHED, published_at__lte=timezone.now())
@@ -122,28 +161,27 @@ class BulletinQuerySet(models.QuerySet):
 
         if with_contacts and not title_only:
             return self._search_with_contacts(query, filters)
-        column = "title_vector" if title_only else "search_vector"
-        include = search.tsquery(query, filters=() if title_only else filters)
-        if include:
-            return self.filter(RawSQL(f"{column} @@ %s::tsquery", [include], BooleanField()))
-        exclude = search.exclusion_tsquery(query)
-        return self.exclude(RawSQL(f"{column} @@ %s::tsquery", [exclude], BooleanField()))
+        if title_only:
+            include = search.tsquery(query)
+            if include:
+                return self.filter(_match(include, column="title_vector"))
+            return self.exclude(_matching(search.exclusion_tsquery(query), column="title_vector"))
+        include = search.tsquery(query, filters=filters)
+        if include:  # exclusions ride in the tsquery: one GIN scan (a & !b)
+            return self.filter(_match(include))
+        return self.exclude(_matching(search.exclusion_tsquery(query)))
 
     def _search_with_contacts(self, query, filters):
         from news import search
 
-        either = "(search_vector @@ %s::tsquery OR coalesce(contact_vector @@ %s::tsquery, false))"
-        conditions, params = [], []
+        rows = self
         for term in query.include:
-            conditions.append(either)
-            params += [search.term_tsquery(term)] * 2
+            rows = rows.filter(_match(search.term_tsquery(term), with_contacts=True))
         if filters and query.include:
-            conditions.append("search_vector @@ %s::tsquery")
-            params.append(" & ".join(f"'{f}'" for f in filters))
+            rows = rows.filter(_match(" & ".join(f"'{f}'" for f in filters)))
         for term in query.exclude:
-            conditions.append(f"NOT {either}")
-            params += [search.term_tsquery(term)] * 2
-        return self.filter(RawSQL(" AND ".join(conditions), params, BooleanField()))
+            rows = rows.exclude(_matching(search.term_tsquery(term), with_contacts=True))
+        return rows
 
     def _search_in_python(self, query, *, title_only: bool, masked: bool):
         """SQLite (`make run` only): the same query language as substring matches over
@@ -240,9 +278,11 @@ class Bulletin(models.Model):
     )
     # sha256 of normalised title + body: catches reposts of one article by other sites.
     fingerprint = models.CharField(_("内容指纹"), max_length=64, blank=True, editable=False)
-    # Character n-gram tsvectors (news/search.py) of the masked title + body and of the
-    # masked title; contact_vector holds the gated values, searched for members only.
-    search_vector = SearchVectorField(null=True, editable=False)
+    # Search (news/search.py): the GIN index computes the body's n-grams from title + body
+    # minus hidden_lexemes (the n-grams only the unmasked contacts hold); title_vector is
+    # the masked title's (title-only search, ranking); contact_vector holds the gated
+    # values, searched for members only.
+    hidden_lexemes = models.TextField(blank=True, default="", editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
     contact_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -295,11 +335,6 @@ class Bulletin(models.Model):
                 condition=Q(status="published"),
             ),
             GinIndex(
-                fields=["search_vector"],
-                name="bulletin_pub_search",
-                condition=Q(status="published"),
-            ),
-            GinIndex(
                 fields=["title_vector"],
                 name="bulletin_pub_title_search",
                 condition=Q(status="published"),
@@ -315,7 +350,7 @@ class Bulletin(models.Model):
         return self.title
 
     # What save() derives, and from what: the denormalised regions and the vectors.
-    VECTOR_FIELDS = ("search_vector", "title_vector", "contact_vector")
+    VECTOR_FIELDS = ("hidden_lexemes", "title_vector", "contact_vector")
     DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
     DERIVED_FROM = {"title", "body", "region", "category"}
 
@@ -336,31 +371,26 @@ class Bulletin(models.Model):
         self.refresh_vectors(contacts)
 
     def refresh_vectors(self, contacts=None) -> None:
-        """Set the three search vectors (news/search.py): the public ones from the masked
-        title and body, the members-only one from what masking hid.
+        """Set the stored search columns (news/search.py): the n-grams masking hides, the
+        masked title's vector and the members-only contact vector.
 
         `contacts` spares a query when the caller holds them (the importer sets
         `_index_contacts` before saving); else the stored contacts are read.
         """
         from news.masking import contact_values
-        from news.search import bulletin_vectors, filter_lexemes
+        from news.search import bulletin_index_fields
 
         if contacts is None:
             contacts = getattr(self, "_index_contacts", None)
         if contacts is None:
             contacts = list(Contact.objects.filter(bulletin_id=self.pk)) if self.pk else []
-        # tsvector literals: psycopg2 sends them as untyped literals PostgreSQL casts.
-        self.search_vector, self.title_vector, self.contact_vector = bulletin_vectors(
-            title=self.title,
-            body=self.body,
-            contact_values=contact_values(contacts),
-            filters=filter_lexemes(
-                province_id=self.province_id,
-                city_id=self.city_id,
-                region_id=self.region_id,
-                category_id=self.category_id,
-            ),
+        fields = bulletin_index_fields(
+            title=self.title, body=self.body, contact_values=contact_values(contacts)
         )
+        self.hidden_lexemes = fields.hidden_lexemes
+        # tsvector literals: psycopg2 sends them as untyped literals PostgreSQL casts.
+        self.title_vector = fields.title_vector
+        self.contact_vector = fields.contact_vector
 
     @property
     def paragraphs(self) -> list[str]:
