@@ -37,6 +37,18 @@ class MemberRights:
         """May find bulletins by a contact's phone, email or name."""
         return self.is_staff or self.sees_contacts
 
+    @property
+    def shared_pages(self) -> str | None:
+        """Which cached, viewer-independent page parts (portal.pagecache.shared_fragment)
+        this viewer may be served: parts are rendered masked and shared only between
+        viewers who find the same rows. "public" for those who search public text only
+        (anonymous, free, lapsed); "contacts" for paying members, whose searches also
+        match contacts (their rows are still masked: a row they revealed today is rendered
+        for them alone); None for staff, who see everything and share nothing."""
+        if self.is_staff:
+            return None
+        return "contacts" if self.searches_contacts else "public"
+
 
 ANONYMOUS = MemberRights()
 
