@@ -5,6 +5,7 @@ import pytest
 def _no_page_cache(settings):
     # Tests see fresh pages; test_pagecache.py turns the cache on where it is the subject.
     settings.PAGE_CACHE_SECONDS = 0
+    settings.FRAGMENT_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -187,8 +187,11 @@ class Listing:
     rows: list[BulletinRow]
 
 
-def bulletin_listing(params, *, viewer, page_number=1, per_page=None):
-    """One page of the list / search for a viewer (feeds pass viewer=None: masked)."""
+def bulletin_listing(params, *, viewer, page_number=1, per_page=None, masked=False):
+    """One page of the list / search for a viewer (feeds pass viewer=None: masked).
+
+    masked=True: the viewer's rights choose which rows match (contact search) but every
+    row is masked, even one they revealed: a page part shared by a class of viewers."""
     rights = member_rights(viewer)
     bulletin_filter = BulletinFilter(
         params or None,
@@ -219,7 +222,7 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=None):
         Bulletin.objects.filter(pk__in=ids).for_listing(with_body=True).prefetch_related(_CONTACTS)
     )
     by_id = {b.pk: b for b in by_id}
-    visible = visible_bulletin_ids(viewer, ids)
+    visible = set() if masked else visible_bulletin_ids(viewer, ids)
     terms = query.highlight_terms
     rows = [_row(by_id[pk], visible=pk in visible, terms=terms) for pk in ids if pk in by_id]
     return Listing(bulletin_filter, page, rows)

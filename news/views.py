@@ -1,14 +1,18 @@
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from members import services as member_services
+from members.access import member_rights, visible_bulletin_ids
 from news import selectors
 from news.models import Bulletin
-from portal.pagecache import cache_anonymous_page
+from portal.pagecache import cache_anonymous_page, shared_fragment
 
 
 @cache_anonymous_page
@@ -16,17 +20,50 @@ def home(request):
     return render(request, "news/home.html", {"sections": selectors.home_sections(request.user)})
 
 
-@cache_anonymous_page
-def bulletin_list(request):
+@dataclass(frozen=True)
+class ListMain:
+    """The list page without its chrome, and what the chrome needs from it."""
+
+    html: str
+    is_search: bool
+    page_number: int
+    query_string: str
+    ids: tuple[int, ...]
+
+
+def _list_main(request, *, masked: bool) -> ListMain:
     listing = selectors.bulletin_listing(
-        request.GET, viewer=request.user, page_number=request.GET.get("page")
+        request.GET, viewer=request.user, page_number=request.GET.get("page"), masked=masked
     )
     query = request.GET.copy()
     query.pop("page", None)
     context = {"listing": listing, "filter": listing.filter, "page": listing.page}
     context["options"] = selectors.filter_options(listing.filter)
     context["query_string"] = query.urlencode()
-    return render(request, "news/bulletin_list.html", context)
+    # No request: context processors (user, messages, CSP nonce) cannot reach a part
+    # that other viewers are served.
+    return ListMain(
+        html=render_to_string("news/_bulletin_list_main.html", context),  # a SafeString
+        is_search=bool(listing.filter.parsed_query),
+        page_number=listing.page.number,
+        query_string=context["query_string"],
+        ids=tuple(row.id for row in listing.rows),
+    )
+
+
+@cache_anonymous_page
+def bulletin_list(request):
+    share = member_rights(request.user).shared_pages
+    main = shared_fragment(
+        request,
+        name="bulletin-list",
+        share=share,
+        build=lambda: _list_main(request, masked=share is not None),
+    )
+    if share is not None and visible_bulletin_ids(request.user, main.ids):
+        # Rows this member revealed today: their page is theirs alone, never stored.
+        main = _list_main(request, masked=False)
+    return render(request, "news/bulletin_list.html", {"main": main})
 
 
 def _detail_page(request, pk: int, *, status: int = 200):

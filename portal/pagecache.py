@@ -6,6 +6,11 @@ Signed-in members are never served from or stored into it: once contacts are gat
 member's unmasked page must not reach anyone else. Any change to a bulletin bumps a
 generation number that is part of every key, so editors see their changes at once.
 Pages served from here must not use the CSP nonce (it would be stale).
+
+Signed-in members get no whole page, but the costly, viewer-independent part of a page (the
+list's filter form, count, rows and pager) is cached as a fragment per URL and per class of
+viewer that may share it (`shared_fragment`, FRAGMENT_CACHE_SECONDS), under the same
+generation; the header, messages and account links around it are rendered per request.
 """
 
 import contextvars
@@ -94,3 +99,22 @@ def cache_anonymous_page(view):
         return response
 
     return wrapper
+
+
+def shared_fragment(request, *, name: str, share: str | None, build):
+    """`build()`'s value, cached per URL (path, query, host, language) and per `share`.
+
+    `share` is the class of viewers who may all be served one rendering
+    (`members.access.MemberRights.shared_pages`): it is part of the key, so a fragment
+    built for one class never reaches another; None means this viewer shares nothing and
+    `build()` runs uncached. What `build()` renders must depend on nothing but the URL and
+    `share` (never the user, session, messages or CSP nonce)."""
+    seconds = settings.FRAGMENT_CACHE_SECONDS
+    if share is None or seconds <= 0 or request.method != "GET":
+        return build()
+    key = _key(request, f"fragment:{name}:{share}")
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, seconds)
+    return value

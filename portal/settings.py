@@ -100,6 +100,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 # Anonymous visitors' pages are cached this long (portal/pagecache.py); 0 turns it off.
 PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
+# Signed-in members' list pages reuse their viewer-independent part (rows, counts, filter
+# form) for this long, per kind of viewer (portal/pagecache.py shared_fragment); 0 turns it off.
+FRAGMENT_CACHE_SECONDS = env.int("FRAGMENT_CACHE_SECONDS", default=60)
 
 AUTH_USER_MODEL = "members.User"
 AUTHENTICATION_BACKENDS = [

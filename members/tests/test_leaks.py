@@ -10,19 +10,31 @@ for the paid member who revealed the bulletin and for staff.
 import datetime
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from conftest import login_with_second_factor
 from members import services
-from members.models import ContactReveal, Subscription
+from members.access import member_rights
+from members.models import ContactReveal, Subscription, User
 from members.tests.factories import UserFactory, paid_member, plan
 from news import linking
 from news.models import Organization
 from news.tests.factories import BulletinFactory, ContactFactory, region
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["uncached", "fragment-cache"])
+def list_cache(request, settings):
+    """Every case runs twice: list pages rendered whole, and with the shared list fragment
+    cached (portal.pagecache.shared_fragment) as in production, on a real cache backend."""
+    settings.FRAGMENT_CACHE_SECONDS = 60 if request.param == "fragment-cache" else 0
+    return request.param
+
 
 TITLE = "镇江新区滨江大道综合管廊工程施工招标公告"
 BODY = (
@@ -320,3 +332,102 @@ def test_anonymous_reveal_goes_to_login_and_spends_nothing(lead):
     assert response.status_code == 302
     assert reverse("account_login") in response["Location"]
     assert not ContactReveal.objects.exists()
+
+
+# --- the shared list fragment (portal.pagecache.shared_fragment) ----------------------------
+
+LIST_URLS = [
+    "/bulletins/",
+    "/bulletins/?q=管廊",
+    "/bulletins/?q=联系",
+    "/bulletins/?q=电话&title_only=",
+    *(f"/bulletins/?q={term}" for term in SEARCHES),
+    *(f"/bulletins/?q={term}&sort=newest" for term in SEARCHES),
+]
+
+
+def _marked(response) -> list[str]:
+    text = _everything(response)
+    return [m for m in MARKERS if m in text]
+
+
+def test_viewer_classes_that_may_share_a_list_fragment(viewers):
+    def share(client):
+        user_id = client.session.get("_auth_user_id")
+        return member_rights(User.objects.get(pk=user_id) if user_id else None).shared_pages
+
+    classes = {who: share(client) for who, client in viewers.items()}
+    assert classes == {
+        "anonymous": "public",
+        "free": "public",
+        "lapsed": "public",
+        "ended": "public",
+        "over_quota": "contacts",
+        "paid_not_revealed": "contacts",
+        "paid": "contacts",
+        "staff": None,
+    }
+
+
+@pytest.mark.parametrize("list_cache", ["fragment-cache"], indirect=True)
+def test_list_fragment_cached_for_those_who_see_more_never_reaches_the_others(viewers, lead):
+    # Those who see (or may search) contacts fill the cache first, every list URL...
+    for who in ("staff", "paid", "paid_not_revealed", "over_quota"):
+        for url in LIST_URLS:
+            assert viewers[who].get(url).status_code == 200
+    assert "欧阳晓" in viewers["paid"].get("/bulletins/?q=联系").content.decode()
+    # ...then no one without the right gets a marker, nor finds the bulletin by a contact
+    # (a contact searched for is echoed in the search box and links: only rows count there).
+    for who in MASKED:
+        for url in LIST_URLS:
+            response = viewers[who].get(url)
+            if url in LIST_URLS[:4]:
+                assert not _marked(response), (who, url, _marked(response))
+            html = response.content.decode()
+            rows = html.partition('<ul class="bulletins">')[2].partition("</ul>")[0]
+            leaked = [m for m in MARKERS if m in rows]
+            assert not leaked, (who, url, leaked)
+    for who in ("anonymous", "free", "lapsed", "ended"):
+        for term in SEARCHES:
+            html = viewers[who].get(f"/bulletins/?q={term}").content.decode()
+            assert TITLE not in html, f"{who} finds the bulletin by {term!r}"
+
+
+@pytest.mark.parametrize("list_cache", ["fragment-cache"], indirect=True)
+def test_list_fragment_is_served_from_the_cache_and_stays_masked(viewers, lead):
+    url = "/bulletins/?q=联系"
+    first = viewers["free"].get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = viewers["free"].get(url)
+    assert not [q for q in queries.captured_queries if "news_bulletin" in q["sql"]], (
+        "the second request was answered from the shared fragment"
+    )
+    main = first.content.decode().partition("<h1>")[2].partition("</main>")[0]
+    assert main and main in again.content.decode() and "欧**" in main
+    # The same URL for a member who revealed the bulletin: rendered for them, unmasked...
+    paid = viewers["paid"].get(url)
+    assert "欧阳晓" in paid.content.decode() and "private" in paid["Cache-Control"]
+    # ...and not stored: the other viewers still get the masked rows.
+    for who in MASKED:
+        assert not _marked(viewers[who].get(url)), who
+    assert "欧阳晓" in viewers["staff"].get(url).content.decode()
+
+
+@pytest.mark.parametrize("list_cache", ["fragment-cache"], indirect=True)
+def test_revealed_rows_in_a_cached_list_follow_the_policy_on_each_request(lead):
+    url = "/bulletins/?q=联系"
+    member = paid_member(slug="custom")
+    client = _client(member)
+    other = _client(paid_member(slug="custom"))
+    assert not _marked(other.get(url))  # the "contacts" fragment is cached, masked
+    assert not _marked(client.get(url))
+    # A reveal shows at once, although the masked fragment is still cached...
+    assert client.post(reverse("bulletin-reveal", args=[lead.pk])).status_code == 302
+    assert "欧阳晓" in client.get(url).content.decode()
+    assert not _marked(other.get(url))
+    # ...and does not stick: the period ends, the next request is masked again.
+    services.subscription_end_early(
+        subscription=member.subscriptions.get(), reason="合同终止", by=None
+    )
+    response = client.get(url)
+    assert not _marked(response) and "欧**" in response.content.decode()
