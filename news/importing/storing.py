@@ -323,8 +323,18 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
             results.append((page, FileResult(page.name, "error", error=_reasons(page.name, exc))))
     if not built:
         return results
+    # On PostgreSQL the batch is linked to its projects before its INSERT, with ids drawn
+    # from the sequence (the foreign keys to it are checked at commit): linking after the
+    # INSERT meant an UPDATE of each bulletin's project, and every updated row's search
+    # index entry computed again (~0.7 ms a file).
+    link_first = publish and connection.vendor == "postgresql"
     try:
         with transaction.atomic():
+            if link_first:
+                ids = _bulletin_ids(len(built))
+                for (_, bulletin, _), pk in zip(built, ids, strict=True):
+                    bulletin.pk = pk
+                projects_link_stored([(bulletin, rows) for _, bulletin, rows in built])
             Bulletin.objects.bulk_create([b for _, b, _ in built])
             contacts = []
             for _, bulletin, rows in built:
@@ -334,7 +344,10 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
             Contact.objects.bulk_create(contacts)
             _insert_buckets([(b.pk, page.bands) for page, b, _ in built])
     except IntegrityError:
-        # Most likely another import stored one of these pages since we checked.
+        # Most likely another import stored one of these pages since we checked. Projects
+        # the rolled-back linking chose may not exist: each file links again on its own.
+        for _, bulletin, _ in built:
+            bulletin.project = None
         stored = [(page, _store_one(page, b, rows)) for page, b, rows in built]
         if publish:
             ids = [r.bulletin_id for _, r in stored if r.bulletin_id]
@@ -343,9 +356,20 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
         return results + stored
     invalidate_pages_after_commit()  # bulk_create sends no signals
     if publish:
-        projects_link_stored([(bulletin, rows) for _, bulletin, rows in built])
+        if not link_first:
+            projects_link_stored([(bulletin, rows) for _, bulletin, rows in built])
         alerts_enqueue([bulletin.pk for _, bulletin, _ in built])
     return results + [(page, _imported(page, bulletin)) for page, bulletin, _ in built]
+
+
+def _bulletin_ids(n: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('news_bulletin', 'id'))"
+            " FROM generate_series(1, %s)",
+            [n],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _store_one(page: _Page, bulletin: Bulletin, contacts: list[Contact]) -> FileResult:

@@ -290,6 +290,32 @@ class TestErrors:
         failed_title = EXPECTED["001_tender_gangnan_road.txt"]["title"]
         assert not Contact.objects.filter(bulletin__title=failed_title).exists()
 
+    def test_a_page_stored_meanwhile_falls_back_file_by_file_and_links(
+        self, sample_dir, tmp_path, monkeypatch
+    ):
+        """Another import stored a page after this batch checked for duplicates: the
+        batch INSERT fails on the unique fingerprint, the linking done before it rolls
+        back with it, and each file is stored and linked on its own."""
+        from news.importing import storing
+
+        first = "001_tender_gangnan_road.txt"
+        (tmp_path / first).write_bytes((SAMPLES / first).read_bytes())
+        assert run(tmp_path / first)[0] == 0
+        real_check, calls = storing._known_pages, []
+
+        def check_misses_it_once(pages):  # the batch's check ran before the other import
+            calls.append(len(pages))
+            return {} if len(calls) == 1 else real_check(pages)
+
+        monkeypatch.setattr(storing, "_known_pages", check_misses_it_once)
+        code, out = run(sample_dir, "--allow-near-duplicates")
+        assert out["imported"] == N - 1 and out["duplicates"] == 1, out
+        assert Bulletin.objects.count() == N
+        for name in SAMPLE_NAMES:
+            bulletin = Bulletin.objects.get(title=EXPECTED[name]["title"])
+            wanted = EXPECTED[name].get("project")
+            assert (bulletin.project.name if bulletin.project else None) == wanted, name
+
     def test_missing_path_is_a_usage_error_exit_2(self, tmp_path):
         result = subprocess.run(
             [sys.executable, "manage.py", "import_bulletins", str(tmp_path / "nope")],
