@@ -12,6 +12,7 @@ from members.matching import saved_searches_changed
 from members.models import SavedSearch
 from news.models import Bulletin, Region
 from news.search import parse_query
+from news.search_plans import bitmap_search
 
 PREVIEW_DAYS = 30
 PREVIEW_CAP = 1000
@@ -57,7 +58,8 @@ def preview(*, query: str, title_only: bool, regions, categories, stages, amount
     """(count capped at PREVIEW_CAP, newest five) of the last 30 days' bulletins."""
     since = timezone.now() - datetime.timedelta(days=PREVIEW_DAYS)
     matched = Bulletin.objects.published().filter(published_at__gte=since)
-    matched = matched.search(parse_query(query), title_only=title_only)
+    parsed = parse_query(query)
+    matched = matched.search(parsed, title_only=title_only)
     if regions:
         by_level = Q()
         for region in regions:
@@ -74,6 +76,7 @@ def preview(*, query: str, title_only: bool, regions, categories, stages, amount
         matched = matched.filter(amount_yuan__gte=amount_min)
     if amount_max is not None:
         matched = matched.filter(amount_yuan__lte=amount_max)
-    count = matched.values("pk")[: PREVIEW_CAP + 1].count()
-    newest = list(matched.newest_first().for_listing()[:5])
+    with bitmap_search(parsed):
+        count = matched.values("pk")[: PREVIEW_CAP + 1].count()
+        newest = list(matched.newest_first().for_listing()[:5])
     return min(count, PREVIEW_CAP), count > PREVIEW_CAP, newest

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from news.models import Bulletin, Category, Region
 from news.search import ParsedQuery, filter_lexemes, parse_query
+from news.search_plans import scans_rows
 
 MAX_QUERY_LENGTH = 100
 
@@ -94,10 +95,23 @@ class BulletinFilter(django_filters.FilterSet):
             "sort",
         ]
 
-    def __init__(self, data=None, *args, search_contacts: bool = False, **kwargs):
+    def __init__(
+        self,
+        data=None,
+        *args,
+        search_contacts: bool = False,
+        allow_scan=True,
+        rows_needed: int = 20,
+        **kwargs,
+    ):
         super().__init__(data, *args, **kwargs)
+        # news.search_plans may test rows instead of reading the index; rows_needed is how
+        # many newest matches the page needs (a page's worth, or all that relevance ranks).
+        self.allow_scan = allow_scan
+        self.rows_needed = rows_needed
         # Only viewers who may see contacts may find bulletins by them (members.access).
         self.search_contacts = search_contacts
+        self.scans_rows = False  # set by filter_queryset (news.search_plans)
         # The city list follows the chosen province, the district list the chosen city.
         data = data or {}
         fields = self.form.fields
@@ -140,11 +154,16 @@ class BulletinFilter(django_filters.FilterSet):
             region_id=getattr(self._cleaned("district"), "pk", None),
             category_id=getattr(self._cleaned("category"), "pk", None),
         )
+        if self.allow_scan:
+            self.scans_rows = scans_rows(
+                self.parsed_query, title_only=self.title_only_selected, needed=self.rows_needed
+            )
         return queryset.search(
             self.parsed_query,
             title_only=self.title_only_selected,
             filters=lexemes,
             with_contacts=self.search_contacts,
+            scan=self.scans_rows,
         )
 
     def filter_date_from(self, queryset, name, value):

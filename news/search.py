@@ -50,7 +50,7 @@ def _runs(text: str) -> list[str]:
     return _TOKEN_RUN.findall(text.lower())
 
 
-def _is_cjk(run: str) -> bool:
+def is_cjk(run: str) -> bool:
     return run[0] >= "\u3400"
 
 
@@ -179,18 +179,23 @@ def parse_query(raw: str) -> ParsedQuery:
     return query
 
 
-def _run_tsquery(run: str) -> list[str]:
-    if not _is_cjk(run):
-        return [f"'{run}'"]
+def _run_lexemes(run: str) -> list[str]:
+    """What a run of a term must find: n-grams, or "x*" for a one-character prefix."""
+    if not is_cjk(run):
+        return [run]
     if len(run) == 1:
-        return [f"'{run}':*"]
+        return [f"{run}*"]
     if len(run) == 2:
-        return [f"'{run}'"]
-    return [f"'{run[i : i + 3]}'" for i in range(len(run) - 2)]
+        return [run]
+    return [run[i : i + 3] for i in range(len(run) - 2)]
+
+
+def term_lexemes(term: str) -> list[str]:
+    return [lexeme for run in _runs(term) for lexeme in _run_lexemes(run)]
 
 
 def term_tsquery(term: str) -> str:
-    parts = [part for run in _runs(term) for part in _run_tsquery(run)]
+    parts = [f"'{x[:-1]}':*" if x.endswith("*") else f"'{x}'" for x in term_lexemes(term)]
     return f"({' & '.join(parts)})"
 
 

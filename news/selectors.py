@@ -11,6 +11,7 @@ from news.filters import BulletinFilter, int_or_none
 from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import Bulletin, Category, Contact, Region
 from news.paging import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
+from news.search_plans import WalkTooLong, bitmap_search, counts_by_walk, row_walk
 from news.snippets import snippet
 
 PAGE_SIZE = 20
@@ -193,11 +194,39 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=None, masked=Fal
     masked=True: the viewer's rights choose which rows match (contact search) but every
     row is masked, even one they revealed: a page part shared by a class of viewers."""
     rights = member_rights(viewer)
-    bulletin_filter = BulletinFilter(
-        params or None,
-        queryset=Bulletin.objects.published(),
-        search_contacts=rights.searches_contacts,
+    try:
+        bulletin_filter, page, ids = _listing_page(params, rights, page_number, per_page)
+    except WalkTooLong:  # common terms that rarely meet: the index answers after all
+        bulletin_filter, page, ids = _listing_page(
+            params, rights, page_number, per_page, allow_scan=False
+        )
+    query = bulletin_filter.parsed_query
+    by_id = (
+        Bulletin.objects.filter(pk__in=ids).for_listing(with_body=True).prefetch_related(_CONTACTS)
     )
+    by_id = {b.pk: b for b in by_id}
+    visible = set() if masked else visible_bulletin_ids(viewer, ids)
+    terms = query.highlight_terms
+    rows = [_row(by_id[pk], visible=pk in visible, terms=terms) for pk in ids if pk in by_id]
+    return Listing(bulletin_filter, page, rows)
+
+
+def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):
+    """(filter, page, ids) of the list / search; news.search_plans chooses the plan."""
+    per_page = per_page or PAGE_SIZE
+    number = int_or_none(page_number) or 1
+    relevance = (params or {}).get("sort") != "newest"
+
+    def build(*, scan: bool):
+        return BulletinFilter(
+            params or None,
+            queryset=Bulletin.objects.published(),
+            search_contacts=rights.searches_contacts,
+            allow_scan=scan,
+            rows_needed=SEARCH_COUNT_CAP if relevance else min(number, 50) * per_page,
+        )
+
+    bulletin_filter = build(scan=allow_scan)
     matched = bulletin_filter.qs
     query = bulletin_filter.parsed_query
     cap = SEARCH_COUNT_CAP if query else COUNT_CAP
@@ -210,19 +239,15 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=None, masked=Fal
         ordered = matched.newest_first()
     # Paginate ids only: a deep OFFSET then walks the index alone (an index-only scan),
     # and only the page's 20 rows are read from the table.
+    walk = bulletin_filter.scans_rows
+    walk_count = walk and counts_by_walk(query)
+    counted = matched if walk_count or not walk else build(scan=False).qs
     paginator = CappedPaginator(
-        ordered.values_list("pk", flat=True),
-        per_page or PAGE_SIZE,
-        count_queryset=matched,
-        cap=cap,
+        ordered.values_list("pk", flat=True), per_page, count_queryset=counted, cap=cap
     )
-    page = paginator.get_page(page_number)
-    ids = list(page.object_list)
-    by_id = (
-        Bulletin.objects.filter(pk__in=ids).for_listing(with_body=True).prefetch_related(_CONTACTS)
-    )
-    by_id = {b.pk: b for b in by_id}
-    visible = set() if masked else visible_bulletin_ids(viewer, ids)
-    terms = query.highlight_terms
-    rows = [_row(by_id[pk], visible=pk in visible, terms=terms) for pk in ids if pk in by_id]
-    return Listing(bulletin_filter, page, rows)
+    with row_walk() if walk_count else bitmap_search(query):
+        paginator.count  # noqa: B018 (the capped count, cached for get_page)
+    with row_walk() if walk else bitmap_search(query):
+        page = paginator.get_page(page_number)
+        ids = list(page.object_list)
+    return bulletin_filter, page, ids

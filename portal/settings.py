@@ -89,12 +89,18 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A search walking rows for common terms (news/search_plans.py) gets this long before the
+# index answers instead.
+SEARCH_SCAN_TIMEOUT_MS = env.int("SEARCH_SCAN_TIMEOUT_MS", default=300)
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Search bitmaps must stay exact: a lossy page makes PostgreSQL recompute the n-grams
     # of every row on it (news/search.py). 16 MB keeps bitmaps over ~2M rows exact.
     _work_mem = env.str("DATABASE_WORK_MEM", default="16MB")
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = f"{_options.get('options', '')} -c work_mem={_work_mem}".strip()
+    # jit off: the n-gram function's cost estimate puts every search over jit_above_cost,
+    # and compiling cost 20-100 ms a query for nothing (short OLTP queries).
+    _options["options"] = f"{_options.get('options', '')} -c work_mem={_work_mem} -c jit=off"
+    _options["options"] = _options["options"].strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}

@@ -24,7 +24,10 @@ class BulletinFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"测试工程项目第{n}号施工招标公告")
     category = factory.LazyFunction(lambda: category("tender"))
     region = factory.LazyFunction(lambda: region("江苏-镇江-镇江新区"))
-    published_at = factory.Sequence(lambda n: timezone.now() - datetime.timedelta(hours=n + 1))
+    # Newest first in creation order, a minute apart: the sequence runs over the whole
+    # session, and at an hour apart a few hundred bulletins pushed later tests' rows out of
+    # "the last 30 days".
+    published_at = factory.Sequence(lambda n: timezone.now() - datetime.timedelta(minutes=n + 1))
     body = "一、招标条件\n\n本招标项目已具备招标条件。\n\n二、项目概况\n\n道路全长约2.6公里。"
     status = Bulletin.Status.PUBLISHED
 

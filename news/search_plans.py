@@ -1,0 +1,158 @@
+"""How PostgreSQL must run a search over the computed public vector (news/search.py).
+
+The planner charges the n-gram expression to every row a plan tests it on, and also to
+every row a bitmap scan fetches (it might have to recheck), so under a LIMIT it may prefer
+walking the newest-first index and computing each row's n-grams until it has a page:
+~1 ms a row, 0.4 s for 镇江 at a million bulletins. An exact GIN bitmap computes nothing
+(work_mem keeps it exact), so within `bitmap_search` a query with search terms reaches
+the table through bitmaps only. Exclusion-only queries anti-join a bitmap already
+(BulletinQuerySet.search) and keep the newest-first index.
+
+Bitmaps are the wrong plan for terms many bulletins hold (项目, 工程, a frequent single
+character): the bitmap is a large part of the table and every matching row is read to
+sort it, 0.5 s or more. For those `scans_rows` chooses the other plan when it costs less
+(expected share from the latest bulletins, rows needed: a page, or the newest 1,000 that
+relevance ranks): walk the newest rows and test each row's own text
+(`BulletinQuerySet.search(scan=True)`, tens of microseconds a row). The capped count
+always comes from the index: the bitmap stops at 1,001 rows.
+"""
+
+from collections import Counter
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import OperationalError, connection, transaction
+from psycopg2.errors import QueryCanceled
+
+from news.search import is_cjk, public_lexemes, term_lexemes
+
+# What each plan costs a row, measured at a million bulletins (BENCHMARKS.md, search
+# mix): a walk reads a row and tests its text (~40 µs); a bitmap hands over every match,
+# which PostgreSQL reads to sort (~4 µs).
+WALK_ROW_US = 40
+BITMAP_ROW_US = 4
+_FLOOR = 0.005  # shares below this are not kept: the index is always right for them
+_SAMPLE = 2000
+_SHARES_KEY = "search:common-lexeme-shares"
+_SHARES_SECONDS = 6 * 3600
+
+_BITMAPS_ONLY = "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"
+_DEFAULTS = "SET LOCAL enable_indexscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT"
+# The planner cannot know how often a row test passes (it guesses rarely, and then sorts
+# the table): a walk goes down an index in the order asked, newest first.
+_WALK = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;"
+    " SET LOCAL statement_timeout = %d"
+)
+_WALK_DEFAULTS = (
+    "SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT;"
+    " SET LOCAL statement_timeout TO DEFAULT"
+)
+
+
+def common_shares() -> dict[str, float]:
+    """Lexemes (and "x*" one-character prefixes) held by at least 0.5 % of the latest
+    bulletins, with their share, and "" for the number of published bulletins; sampled at
+    most every six hours (~1 s)."""
+    shares = cache.get(_SHARES_KEY)
+    if shares is None:
+        shares = _sampled_shares()
+        cache.set(_SHARES_KEY, shares, _SHARES_SECONDS)
+    return shares
+
+
+def _sampled_shares() -> dict[str, float]:
+    from news.models import Bulletin
+
+    latest = Bulletin.objects.published().order_by("-published_at")
+    rows = latest.values_list("title", "body", "hidden_lexemes")[:_SAMPLE]
+    counts: Counter = Counter()
+    n = 0
+    for title, body, hidden in rows:
+        n += 1
+        lexemes = public_lexemes(title=title, body=body, hidden_lexemes=hidden)
+        counts.update(lexemes)
+        counts.update({f"{x[0]}*" for x in lexemes if is_cjk(x)})
+    shares = {x: c / n for x, c in counts.items() if c / n >= _FLOOR} if n else {}
+    shares[""] = _published_estimate()
+    return shares
+
+
+def _published_estimate() -> float:
+    with connection.cursor() as cursor:  # the planner's own row count: no table scan
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'news_bulletin'")
+        row = cursor.fetchone()
+    return max(float(row[0]) if row else 0.0, 0.0)
+
+
+def expected_share(query) -> float:
+    """The share of bulletins expected to match: the terms' shares multiplied (independent
+    terms, as the query ANDs them), each excluded term taking its rows away."""
+    shares = common_shares()
+    share = 1.0
+    for term in query.include:
+        share *= min((shares.get(x, 0.0) for x in term_lexemes(term)), default=0.0)
+    for term in query.exclude:  # a row holding the term's rarest lexeme may be excluded
+        share *= 1.0 - min((shares.get(x, 0.0) for x in term_lexemes(term)), default=0.0)
+    return share
+
+
+def scans_rows(query, *, title_only: bool = False, needed: int = 20) -> bool:
+    """Whether walking the newest rows to find the `needed` newest matches costs less than
+    sorting every match the index hands over."""
+    if not (query and query.include) or title_only or connection.vendor != "postgresql":
+        return False
+    share = expected_share(query)
+    if share <= 0:
+        return False
+    walk = needed / share * WALK_ROW_US
+    bitmap = share * common_shares().get("", 0.0) * BITMAP_ROW_US
+    return walk < bitmap
+
+
+def counts_by_walk(query) -> bool:
+    """For a walked search, whether the capped count walks too: the bitmap stops at 1,001
+    rows, but building it merges every posting list of the term: ~0.1 s for a lexeme in
+    every bulletin, ~0.5 s for a frequent one-character prefix, where walking 1,001
+    matches of a term a quarter of the rows hold reads ~4,000 rows."""
+    prefixes = any(x.endswith("*") for t in query.include for x in term_lexemes(t))
+    return prefixes or expected_share(query) >= 0.25
+
+
+@contextmanager
+def row_walk():
+    """Where the shares mislead (terms common alone, rare together), a walk could read the
+    whole table: it gets SEARCH_SCAN_TIMEOUT_MS, then `WalkTooLong` (ask the index)."""
+    timeout = int(getattr(settings, "SEARCH_SCAN_TIMEOUT_MS", 300))
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(_WALK % int(timeout))
+            yield
+            with connection.cursor() as cursor:  # inside a caller's transaction too
+                cursor.execute(_WALK_DEFAULTS)
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            raise WalkTooLong from exc
+        raise
+
+
+class WalkTooLong(Exception):
+    pass
+
+
+@contextmanager
+def bitmap_search(query):
+    """Run the queries of a search (a `news.search.ParsedQuery`) inside this block."""
+    if not (query and query.include) or connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_BITMAPS_ONLY)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(_DEFAULTS)
