@@ -16,15 +16,22 @@ SEARCH_COUNT_CAP = 1_000
 
 
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page, *, count_queryset=None, cap=COUNT_CAP):
+    def __init__(
+        self, object_list, per_page, *, count_queryset=None, cap=COUNT_CAP, count_ordered=False
+    ):
         super().__init__(object_list, per_page)
         # Count on the unordered, unannotated rows: ranking them only to count is waste.
+        # count_ordered keeps count_queryset's order: a search that walks rows
+        # (news.search_plans) counts the newest matches, where walking in another index's
+        # order may start with rows that rarely match (news has no 有限公司).
         self._count_queryset = count_queryset if count_queryset is not None else object_list
+        self._count_ordered = count_ordered
         self.cap = cap
 
     @cached_property
     def _raw_count(self) -> int:
-        return self._count_queryset.order_by()[: self.cap + 1].count()
+        rows = self._count_queryset if self._count_ordered else self._count_queryset.order_by()
+        return rows[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:

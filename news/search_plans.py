@@ -39,15 +39,17 @@ _SHARES_SECONDS = 6 * 3600
 
 _BITMAPS_ONLY = "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"
 _DEFAULTS = "SET LOCAL enable_indexscan TO DEFAULT; SET LOCAL enable_seqscan TO DEFAULT"
-# The planner cannot know how often a row test passes (it guesses rarely, and then sorts
-# the table): a walk goes down an index in the order asked, newest first.
+# The planner cannot know how often a row test passes (it multiplies default guesses into
+# "almost never", then reads the whole table in parallel and sorts it): a walk goes down
+# an index in the order asked, newest first, one process, no sort of the rows it reads.
+_WALK_SETTINGS = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
 _WALK = (
-    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off;"
-    " SET LOCAL statement_timeout = %d"
+    "".join(f"SET LOCAL {name} = off; " for name in _WALK_SETTINGS)
+    + "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL statement_timeout = %d"
 )
-_WALK_DEFAULTS = (
-    "SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_bitmapscan TO DEFAULT;"
-    " SET LOCAL statement_timeout TO DEFAULT"
+_WALK_DEFAULTS = " ".join(
+    f"SET LOCAL {name} TO DEFAULT;"
+    for name in (*_WALK_SETTINGS, "max_parallel_workers_per_gather", "statement_timeout")
 )
 
 

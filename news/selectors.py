@@ -241,9 +241,16 @@ def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):
     # and only the page's 20 rows are read from the table.
     walk = bulletin_filter.scans_rows
     walk_count = walk and counts_by_walk(query)
-    counted = matched if walk_count or not walk else build(scan=False).qs
+    if walk_count:
+        counted = matched.newest_first().values("pk")
+    else:
+        counted = build(scan=False).qs if walk else matched
     paginator = CappedPaginator(
-        ordered.values_list("pk", flat=True), per_page, count_queryset=counted, cap=cap
+        ordered.values_list("pk", flat=True),
+        per_page,
+        count_queryset=counted,
+        cap=cap,
+        count_ordered=walk_count,
     )
     with row_walk() if walk_count else bitmap_search(query):
         paginator.count  # noqa: B018 (the capped count, cached for get_page)
