@@ -200,6 +200,11 @@ def run_wrk(
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
     finally:
         os.unlink(script.name)
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict:
+    """req/s, latency percentiles (WRK_REPORT's lines), non-2xx and errors of a wrk run."""
     result = {"tool": "wrk", "raw": out}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     result["rps"] = float(m.group(1)) if m else float("nan")

@@ -193,15 +193,7 @@ def run_mix(port: int, paths: list[str], cookie: str, seconds: int, connections:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30).stdout
     finally:
         os.unlink(script.name)
-    result = {"tool": "wrk", "raw": out}
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    result["rps"] = float(m.group(1)) if m else float("nan")
-    for p in (50, 95, 99):
-        m = re.search(rf"^P{p} (\d+)$", out, re.M)
-        result[f"p{p}"] = int(m.group(1)) / 1000 if m else float("nan")
-    m = re.search(r"^NON2XX (\d+)$", out, re.M)
-    result["non2xx"] = int(m.group(1)) if m else 0
-    return result
+    return pb.parse_wrk(out)
 
 
 VIEWER = "member"
