@@ -94,10 +94,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.RemoveIndex(model_name="bulletin", name=OLD_INDEX.name)],
+            # On SQLite too: a table rebuild there had copied the index over search_vector,
+            # and SQLite refuses to drop a column an index names.
             database_operations=[
-                migrations.RunPython(
-                    _on_postgres("DROP INDEX IF EXISTS bulletin_pub_search"),
-                    migrations.RunPython.noop,
+                migrations.RunSQL(
+                    "DROP INDEX IF EXISTS bulletin_pub_search", migrations.RunSQL.noop
                 )
             ],
         ),
