@@ -1,4 +1,7 @@
 import pytest
+from django.test.signals import template_rendered
+
+from portal.tests.gating_guard import GatingGuard
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +18,21 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _gated_models_never_reach_templates(request):
+    """Every test: no Bulletin, Contact, Project or ProjectContact reaches a template
+    rendered for anyone but staff, pages and emails alike (portal/tests/gating_guard.py)."""
+    guard = GatingGuard()
+    template_rendered.connect(guard, dispatch_uid="gating-guard")
+    try:
+        yield guard
+    finally:
+        template_rendered.disconnect(dispatch_uid="gating-guard")
+    assert not guard.violations, "gated models handed to templates:\n" + "\n".join(
+        sorted(set(guard.violations))
+    )
 
 
 @pytest.fixture(autouse=True)

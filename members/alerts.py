@@ -261,10 +261,17 @@ def _message(delivery: AlertDelivery, rights):
     first_search = delivery.reasons[0]["search"] if len(delivery.reasons) == 1 else None
     token = unsubscribe_token(delivery.user_id, first_search)
     unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
+    # View data only, never the delivery or bulletin rows (portal/tests/gating_guard.py).
+    # A reason may name a project or organisation cut from a body: masked like the title.
+    mask = (lambda text: text) if visible else (lambda text: mask_text(text, values=values))
     context = {
-        "delivery": delivery,
-        "title": mask_text(bulletin.title, values=values),
-        "bulletin": bulletin,
+        "reasons": [{**reason, "name": mask(reason["name"])} for reason in delivery.reasons],
+        "title": mask(bulletin.title),
+        "bulletin": {
+            "published_at": bulletin.published_at,
+            "category_name": bulletin.category.name,
+            "region_display": bulletin.region_display,
+        },
         "url": settings.SITE_URL + bulletin.get_absolute_url(),
         "snippet": snippet(bulletin.body, terms, contacts_visible=visible, values=values),
         "contacts": contact_rows,
@@ -457,7 +464,7 @@ def _digest_item(row: AlertDelivery) -> dict:
         "region": bulletin.region_display,
         "category": bulletin.category.name,
         "snippet": snippet(bulletin.body, terms, contacts_visible=False, values=values),
-        "reasons": [r["name"] for r in row.reasons],
+        "reasons": [mask_text(r["name"], values=values) for r in row.reasons],
     }
 
 

@@ -12,6 +12,7 @@ from members import alerts, follows, saved_searches, selectors, services
 from members import sms_optin as sms_optin_service
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
 from members.models import SavedSearch
+from news.selectors import bulletin_rows
 
 
 class ThrottledLoginView(LoginView):
@@ -69,7 +70,7 @@ def _search_context(form, preview_result=None):
     return {"form": form, "preview": preview_result}
 
 
-def _preview_of(form):
+def _preview_of(form, viewer):
     data = form.cleaned_data
     count, capped, newest = saved_searches.preview(
         query=data["query"],
@@ -80,7 +81,8 @@ def _preview_of(form):
         amount_min=int(data["amount_min"] * 10_000) if data.get("amount_min") is not None else None,
         amount_max=int(data["amount_max"] * 10_000) if data.get("amount_max") is not None else None,
     )
-    return {"count": count, "capped": capped, "newest": newest}
+    # Rows masked for the member, as on the list page.
+    return {"count": count, "capped": capped, "newest": bulletin_rows(newest, viewer=viewer)}
 
 
 @login_required
@@ -98,7 +100,7 @@ def saved_search_edit(request, pk: int | None = None):
     result = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
-            result = _preview_of(form)
+            result = _preview_of(form, request.user)
         else:
             search = form.apply_to_instance()
             try:
@@ -116,7 +118,7 @@ def saved_search_edit(request, pk: int | None = None):
     elif request.method == "GET" and (pk or initial):
         bound = SavedSearchForm(_as_query_dict(form), instance=instance, extra_region_ids=extra)
         if bound.is_valid():
-            result = _preview_of(bound)
+            result = _preview_of(bound, request.user)
     return render(request, "members/saved_search_form.html", _search_context(form, result))
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.syndication.views import Feed
+from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
@@ -66,7 +67,11 @@ class BulletinSitemap(Sitemap):
     limit = 20_000
 
     def items(self):
-        return Bulletin.objects.published().only("id", "updated_at").order_by("id")
+        # (id, updated_at) pairs, not rows: the sitemap template never holds a Bulletin.
+        return Bulletin.objects.published().order_by("id").values_list("id", "updated_at")
 
-    def lastmod(self, bulletin):
-        return bulletin.updated_at
+    def location(self, item):
+        return reverse("bulletin-detail", args=[item[0]])
+
+    def lastmod(self, item):
+        return item[1]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Max
 
+from news import contact_patterns as patterns
 from news.models import (
     Bulletin,
     Contact,
@@ -53,6 +54,22 @@ _KEY_TAIL = re.compile(
     r"(?:epc总承包|epc|工程总承包|施工总承包|勘察设计|监理服务|施工|监理|设计|勘察|招标|公告|公示|项目|工程)+$"
 )
 _NOT_NAME = re.compile(r"[\W_]+")
+# Where a name cut from a body line ends: at the next field of the line (项目名称:X 联系人:…
+# 电话:…) or a sentence end, so no contact rides along into the name.
+_NAME_END = re.compile(
+    r"[;；。]|\s+[^\s:：]{1,10}[:：]|(?:"
+    + patterns.labels_alternation(
+        (
+            *patterns.PERSON_LABELS,
+            *patterns.TITLED_PERSON_LABELS,
+            *patterns.NUMBER_LABELS,
+            *patterns.EMAIL_LABELS,
+            *patterns.IM_LABELS,
+        )
+    )
+    + r")\s*[:：]",
+    re.IGNORECASE,
+)
 _FOLD = re.compile(r"[\uff01-\uff5e]")
 
 NEWS_CATEGORY = "建设快讯"
@@ -80,7 +97,8 @@ def project_name(bulletin: Bulletin) -> str:
         return ""
     match = _BODY_NAME.search(bulletin.body)
     if match:
-        candidate = display_name(match.group(1) or match.group(2))
+        raw = match.group(1) or match.group(2)
+        candidate = display_name(_NAME_END.split(raw, maxsplit=1)[0])
         if len(candidate) >= 4:
             return candidate
     title = display_name(bulletin.title)

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from members.access import ContactAccess, contact_access
+from members.access import ContactAccess, contact_access, member_rights
 from news.filters import int_or_none
 from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import (
@@ -20,6 +20,7 @@ from news.models import (
 )
 from news.models.projects import WorkType
 from news.paging import COUNT_CAP, CappedPaginator
+from news.selectors import FilterView, filter_view
 
 PAGE_SIZE = 20
 
@@ -79,15 +80,61 @@ class ProjectFilter(django_filters.FilterSet):
         return queryset.filter(amount_yuan__lte=int(value * 10_000))
 
 
+@dataclass(frozen=True)
+class ProjectRow:
+    """One project of a list, its name masked like a bulletin title: a name cut from a
+    body may carry the contacts written after it."""
+
+    id: int
+    name: str
+    url: str
+    stage: str
+    region_display: str
+    work_type: str
+    amount_yuan: int | None
+    last_activity_at: object
+
+
+def _contact_values_by_project(ids) -> dict[int, list[str]]:
+    values: dict[int, list[str]] = {}
+    rows = ProjectContact.objects.filter(project_id__in=list(ids)).values_list(
+        "project_id", "person", "phone", "mobile", "email"
+    )
+    for project_id, *fields in rows:
+        values.setdefault(project_id, []).extend(v for v in fields if v)
+    return values
+
+
+def project_rows(projects, *, viewer) -> list[ProjectRow]:
+    """View objects of some projects (regions selected) for one viewer: staff see names as
+    stored, everyone else masked with each project's contacts (one query)."""
+    projects = list(projects)
+    staff = member_rights(viewer).is_staff
+    values = {} if staff else _contact_values_by_project(p.pk for p in projects)
+    return [
+        ProjectRow(
+            id=p.pk,
+            name=p.name if staff else mask_text(p.name, values=values.get(p.pk, ())),
+            url=p.get_absolute_url(),
+            stage=p.get_stage_display() if p.stage else "",
+            region_display=p.region_display,
+            work_type=p.get_work_type_display(),
+            amount_yuan=p.amount_yuan,
+            last_activity_at=p.last_activity_at,
+        )
+        for p in projects
+    ]
+
+
 @dataclass
 class ProjectListing:
-    filter: ProjectFilter
+    filter: FilterView
     page: object
-    rows: list[Project]
+    rows: list[ProjectRow]
 
 
-def project_listing(params, *, page_number=1) -> ProjectListing:
-    """Projects newest activity first; names, stages and regions are public."""
+def project_listing(params, *, viewer=None, page_number=1) -> ProjectListing:
+    """Projects newest activity first; stages and regions are public, names masked."""
     project_filter = ProjectFilter(params or None, queryset=Project.objects.active())
     ordered = project_filter.qs.order_by("-last_activity_at", "-id")
     paginator = CappedPaginator(
@@ -97,7 +144,10 @@ def project_listing(params, *, page_number=1) -> ProjectListing:
     ids = list(page.object_list)
     rows = Project.objects.filter(pk__in=ids).select_related("province", "city", "region")
     by_id = {p.pk: p for p in rows}
-    return ProjectListing(project_filter, page, [by_id[i] for i in ids if i in by_id])
+    ordered_rows = [by_id[i] for i in ids if i in by_id]
+    return ProjectListing(
+        filter_view(project_filter), page, project_rows(ordered_rows, viewer=viewer)
+    )
 
 
 @dataclass(frozen=True)
@@ -169,7 +219,7 @@ def project_detail(pk: int, *, viewer) -> ProjectDetail:
     parties = [
         PartyRow(
             p.get_role_display(),
-            p.organization.name,
+            p.organization.name if access.visible else mask_text(p.organization.name),
             p.organization.get_absolute_url(),
             p.first_seen,
             p.last_seen,
@@ -178,7 +228,7 @@ def project_detail(pk: int, *, viewer) -> ProjectDetail:
     ]
     return ProjectDetail(
         id=project.pk,
-        name=project.name,
+        name=project.name if access.visible else mask_text(project.name, values=values),
         url=project.get_absolute_url(),
         region_display=project.region_display,
         stage=project.get_stage_display() if project.stage else "",
@@ -206,26 +256,40 @@ class _AsContact:
 
 
 @dataclass(frozen=True)
+class OrganizationProject:
+    project: ProjectRow
+    role: str
+    first_seen: object
+    last_seen: object
+
+
+@dataclass(frozen=True)
 class OrganizationPage:
     name: str
-    projects: list[tuple[Project, str, object, object]]  # project, role, first, last seen
+    projects: list[OrganizationProject]
 
 
-def organization_page(pk: int) -> OrganizationPage:
+def organization_page(pk: int, *, viewer=None) -> OrganizationPage:
+    """An organisation and the projects it took part in; names masked like titles (an
+    organisation's name is public, but one cut from a body may carry contacts)."""
     organization = Organization.objects.get(pk=pk)
-    parties = (
+    parties = list(
         ProjectParty.objects.filter(organization=organization, project__merged_into__isnull=True)
         .select_related("project__province", "project__city", "project__region")
         .order_by("-last_seen")
     )
+    rows = project_rows([p.project for p in parties], viewer=viewer)
+    staff = member_rights(viewer).is_staff
     return OrganizationPage(
-        organization.name,
-        [(p.project, p.get_role_display(), p.first_seen, p.last_seen) for p in parties],
+        organization.name if staff else mask_text(organization.name),
+        [
+            OrganizationProject(row, p.get_role_display(), p.first_seen, p.last_seen)
+            for row, p in zip(rows, parties, strict=True)
+        ],
     )
 
 
-def project_feed_items(pk: int) -> tuple[Project, list[TimelineEntry]]:
-    """A project's updates for its feed: always masked (feeds are public and cached)."""
-    detail = project_detail(pk, viewer=None)
-    project = Project.objects.get(pk=pk)
-    return project, detail.timeline[:50]
+def project_feed_items(pk: int) -> ProjectDetail:
+    """A project's page as an anonymous viewer sees it, for its feed (feeds are public
+    and cached): name and timeline masked."""
+    return project_detail(pk, viewer=None)

@@ -19,7 +19,9 @@ from portal.pagecache import cache_anonymous_page
 
 @cache_anonymous_page
 def project_list(request):
-    listing = project_selectors.project_listing(request.GET, page_number=request.GET.get("page"))
+    listing = project_selectors.project_listing(
+        request.GET, viewer=request.user, page_number=request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {"listing": listing, "page": listing.page, "query_string": query.urlencode()}
@@ -73,7 +75,7 @@ def project_reveal(request, pk: int):
 @cache_anonymous_page
 def organization_detail(request, pk: int):
     try:
-        page = project_selectors.organization_page(pk)
+        page = project_selectors.organization_page(pk, viewer=request.user)
     except Organization.DoesNotExist:
         raise Http404("organization not found") from None
     following = is_following(request.user, organization=pk)
@@ -90,18 +92,17 @@ class ProjectFeed(Feed):
         except Project.DoesNotExist:
             raise Http404("project not found") from None
 
-    def title(self, obj):
-        project, _items = obj
-        return _("项目动态:%(name)s") % {"name": project.name}
+    def title(self, detail):
+        return _("项目动态:%(name)s") % {"name": detail.name}
 
-    def link(self, obj):
-        return obj[0].get_absolute_url()
+    def link(self, detail):
+        return detail.url
 
-    def description(self, obj):
-        return _("%(name)s 的招标、中标、阶段变化等动态") % {"name": obj[0].name}
+    def description(self, detail):
+        return _("%(name)s 的招标、中标、阶段变化等动态") % {"name": detail.name}
 
-    def items(self, obj):
-        return obj[1]
+    def items(self, detail):
+        return detail.timeline[:50]
 
     def item_title(self, entry):
         if entry.kind == "stage":
@@ -121,7 +122,7 @@ class ProjectFeed(Feed):
         return entry.category or _("阶段变化")
 
     def get_feed(self, obj, request):
-        self._project_url = obj[0].get_absolute_url()
+        self._project_url = obj.url
         return super().get_feed(obj, request)
 
 

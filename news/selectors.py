@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.paginator import Page
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
 from members.access import ContactAccess, contact_access, member_rights, visible_bulletin_ids
 from news.filters import BulletinFilter, int_or_none
@@ -45,7 +45,29 @@ def category_options_forget() -> None:
     cache.delete("news:category-options")
 
 
-def filter_options(bulletin_filter: BulletinFilter) -> dict:
+@dataclass(frozen=True)
+class FilterView:
+    """What a template shows of a FilterSet: its form and what the query asked, never the
+    FilterSet itself (it holds the QuerySet of raw rows)."""
+
+    form: object
+    data: dict
+    is_bound: bool
+    parsed_query: object = None
+    sort_mode: str = ""
+
+
+def filter_view(filterset) -> FilterView:
+    return FilterView(
+        form=filterset.form,
+        data=dict(filterset.data.items()) if filterset.data else {},
+        is_bound=filterset.is_bound,
+        parsed_query=getattr(filterset, "parsed_query", None),
+        sort_mode=getattr(filterset, "sort_mode", ""),
+    )
+
+
+def filter_options(bulletin_filter) -> dict:
     """Option lists for the filter form: cities follow the province, districts the city."""
     data = bulletin_filter.data or {}
     province, city = int_or_none(data.get("province")), int_or_none(data.get("city"))
@@ -100,6 +122,8 @@ class BulletinRow(_BulletinHeading):
 def _row(bulletin: Bulletin, *, visible: bool, terms=()) -> BulletinRow:
     values = () if visible else contact_values(bulletin.contacts.all())
     body = bulletin.__dict__.get("body")
+    # A paragraph masked alone is masked as in the whole body: contact contexts only
+    # reach forward (a 联系方式 heading to its section's end, a label to its line's end).
     opening = body.split("\n\n", 1)[0] if body else ""
     if not visible:
         opening = mask_text(opening, values=values)
@@ -112,6 +136,29 @@ def _row(bulletin: Bulletin, *, visible: bool, terms=()) -> BulletinRow:
         else "",
         opening=opening,
     )
+
+
+def bulletin_rows(bulletins, *, viewer) -> list[BulletinRow]:
+    """View objects of some bulletins (read with `for_listing()`), masked for one viewer;
+    their contacts are read in one query."""
+    bulletins = list(bulletins)
+    prefetch_related_objects(bulletins, _CONTACTS)
+    visible = visible_bulletin_ids(viewer, [b.pk for b in bulletins])
+    return [_row(b, visible=b.pk in visible) for b in bulletins]
+
+
+def bulletin_heading(pk, *, viewer) -> _BulletinHeading | None:
+    """A published bulletin's heading (title masked as on its page) or None: for pages
+    that name a bulletin without showing it (意见反馈)."""
+    bulletin = (
+        Bulletin.objects.published().filter(pk=pk).for_listing().prefetch_related(_CONTACTS).first()
+    )
+    if bulletin is None:
+        return None
+    visible = bool(visible_bulletin_ids(viewer, [bulletin.pk]))
+    values = () if visible else contact_values(bulletin.contacts.all())
+    title = bulletin.title if visible else mask_text(bulletin.title, values=values)
+    return _BulletinHeading(**_heading(bulletin, title))
 
 
 def home_sections(viewer) -> list[tuple[Category, list[BulletinRow]]]:
@@ -160,9 +207,10 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
     access = contact_access(viewer, bulletin.pk)
     contacts = list(bulletin.contacts.all())
     values = () if access.visible else contact_values(contacts)
-    paragraphs = bulletin.paragraphs
-    if not access.visible:
-        paragraphs = [mask_text(p, values=values) for p in paragraphs]
+    # The body is masked whole, then cut: a 联系方式 section spans paragraphs, and
+    # masking fails closed within it (news/masking.py).
+    body = bulletin.body if access.visible else mask_text(bulletin.body, values=values)
+    paragraphs = Bulletin.split_paragraphs(body)
     return BulletinDetail(
         **_heading(
             bulletin, bulletin.title if access.visible else mask_text(bulletin.title, values=values)
@@ -175,7 +223,9 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
         paragraphs=paragraphs,
         contacts=[contact_view(c, visible=access.visible) for c in contacts],
         access=access,
-        project_name=project.name if project else "",
+        project_name=(project.name if access.visible else mask_text(project.name, values=values))
+        if project
+        else "",
         project_url=project.get_absolute_url() if project else "",
         project_stage=project.get_stage_display() if project and project.stage else "",
     )
@@ -183,7 +233,7 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
 
 @dataclass
 class Listing:
-    filter: BulletinFilter
+    filter: FilterView
     page: Page
     rows: list[BulletinRow]
 
@@ -208,7 +258,7 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=None, masked=Fal
     visible = set() if masked else visible_bulletin_ids(viewer, ids)
     terms = query.highlight_terms
     rows = [_row(by_id[pk], visible=pk in visible, terms=terms) for pk in ids if pk in by_id]
-    return Listing(bulletin_filter, page, rows)
+    return Listing(filter_view(bulletin_filter), page, rows)
 
 
 def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):

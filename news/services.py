@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from news.models import Bulletin
+from news.models import Bulletin, Contact
 from portal.pagecache import invalidate_pages_after_commit
 
 logger = logging.getLogger(__name__)
@@ -40,3 +40,46 @@ def bulletin_refresh_vectors(*, bulletin_id: int) -> None:
     Bulletin.objects.filter(pk=bulletin_id).update(
         **{field: getattr(bulletin, field) for field in Bulletin.VECTOR_FIELDS}
     )
+
+
+def bulletins_refresh_vectors(*, batch_size: int = 1000, models=None, progress=None) -> int:
+    """Recompute every bulletin's stored search columns from its text and contacts and
+    write the rows whose columns changed; returns how many changed.
+
+    Run after masking learns to hide more (`manage.py refresh_search_vectors`, and the
+    migration that shipped fail-closed masking): `hidden_lexemes` decides what public
+    search can find, so rows indexed by the older masking would still be found by a
+    contact it now hides. `models` lets a migration pass its historical models."""
+    from news.search import bulletin_index_fields
+
+    bulletin_model, contact_model = models or (Bulletin, Contact)
+    fields = ("hidden_lexemes", "title_vector", "contact_vector")
+    changed, last_id = 0, 0
+    while True:
+        batch = list(
+            bulletin_model.objects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "title", "body", "hidden_lexemes")[:batch_size]
+        )
+        if not batch:
+            return changed
+        last_id = batch[-1][0]
+        values: dict[int, list[str]] = {}
+        contacts = contact_model.objects.filter(bulletin_id__in=[row[0] for row in batch])
+        for bulletin_id, *row in contacts.values_list(
+            "bulletin_id", "person", "phone", "mobile", "email"
+        ):
+            values.setdefault(bulletin_id, []).extend(v for v in row if v)
+        with transaction.atomic():
+            for pk, title, body, hidden in batch:
+                indexed = bulletin_index_fields(
+                    title=title, body=body, contact_values=values.get(pk, [])
+                )
+                if indexed.hidden_lexemes == hidden:
+                    continue  # what public search finds is unchanged
+                bulletin_model.objects.filter(pk=pk).update(
+                    **{field: getattr(indexed, field) for field in fields}
+                )
+                changed += 1
+        if progress:
+            progress(last_id, changed)

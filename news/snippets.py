@@ -12,11 +12,11 @@ LEAD = 30
 
 
 def snippet(body: str, terms: list[str], *, contacts_visible: bool, values=()) -> SafeString:
-    # Mask the whole body before cutting: a window that starts inside a phone number
-    # must not show its digits unmasked.
-    text = " ".join(body.split())
-    if not contacts_visible:
-        text = mask_text(text, values=values)
+    # Mask the whole body, lines intact, before cutting: a window that starts inside a
+    # phone number must not show its digits unmasked, and a 联系方式 section is known by
+    # its heading line.
+    text = body if contacts_visible else mask_text(body, values=values)
+    text = " ".join(text.split())
     lowered = text.lower()
     hits = [i for i in (lowered.find(t.lower()) for t in terms) if i >= 0]
     start = max(min(hits) - LEAD, 0) if hits else 0

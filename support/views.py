@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from news import selectors
 from news.models import Bulletin
 from support import services
 from support.forms import ConsultMessageForm, ConsultStartForm, FeedbackForm
@@ -25,6 +26,8 @@ def feedback(request):
     initial = {"kind": request.GET.get("kind") or "other", "bulletin": request.GET.get("bulletin")}
     form = FeedbackForm(request.POST or None, initial=initial)
     bulletin = _bulletin(request.POST.get("bulletin") or request.GET.get("bulletin"))
+    # The page names the bulletin by its title, masked as on the bulletin's own page.
+    heading = bulletin and selectors.bulletin_heading(bulletin.pk, viewer=request.user)
     if request.method == "POST" and form.is_valid():
         if not form.is_bot:  # a bot gets the same thanks and nothing is stored
             try:
@@ -40,7 +43,7 @@ def feedback(request):
                 return _too_many(request)
         messages.success(request, _("感谢您的反馈,我们会尽快核实处理。"))
         return redirect(bulletin.get_absolute_url() if bulletin else "home")
-    return render(request, "support/feedback.html", {"form": form, "bulletin": bulletin})
+    return render(request, "support/feedback.html", {"form": form, "bulletin": heading})
 
 
 def _bulletin(value):

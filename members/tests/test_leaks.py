@@ -22,7 +22,7 @@ from members.access import member_rights
 from members.models import ContactReveal, Subscription, User
 from members.tests.factories import UserFactory, paid_member, plan
 from news import linking
-from news.models import Organization
+from news.models import Organization, Project, ProjectParty
 from news.tests.factories import BulletinFactory, ContactFactory, region
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +47,17 @@ BODY = (
     "总监理工程师:端木蓉\n"
     "电子邮件:marker-lead@zz-example.com\n"
     "办公电话:86661234\n"
-    "服务热线:400-820-1234"
+    "服务热线:400-820-1234\n"
+    # Formats the parser stores nothing for: masking must fail closed on them.
+    "现场负责人手机:+86 139 2468 1357,QQ:28641357\n"
+    "备用:65432198\n"
+    "传真:０５１１－７７６６５５４４"
 )
+# A title and a project name that carry contacts (a name cut from a body line, a title
+# typed by a source site): masked like any text on every public path.
+TITLE_WITH_CONTACTS = "滨江大道管廊二期招标公告(联系人:欧阳晓,电话139-1234-5678)"
+PROJECT_NAME_WITH_CONTACTS = "镇江新区滨江大道综合管廊工程 联系人:欧阳晓 电话:0511-87654321"
+ORGANIZATION_WITH_CONTACTS = "滨江管廊监理部(联系人慕容复 13912345678)"
 # Full values and fragments longer than the mask shows (欧** shows one character, 0511-8…
 # one digit of the local number, 139… three digits of the mobile).
 MARKERS = [
@@ -68,6 +77,12 @@ MARKERS = [
     "6661234",
     "8201234",
     "820-1234",
+    "2468 1357",
+    "24681357",
+    "28641357",
+    "65432198",
+    "７７６６５５４４",
+    "1234-5678",
 ]
 SEARCHES = [
     "欧阳晓",
@@ -81,6 +96,11 @@ SEARCHES = [
     "marker",
     "86661234",
     "400-820-1234",
+    "139 2468 1357",
+    "13924681357",
+    "28641357",
+    "65432198",
+    "139-1234-5678",
 ]
 
 
@@ -109,7 +129,25 @@ def lead():
     linking.project_link_bulletin(bulletin=bulletin)
     bulletin.refresh_from_db()
     assert bulletin.project is not None
+    Project.objects.filter(pk=bulletin.project_id).update(name=PROJECT_NAME_WITH_CONTACTS)
+    organization = Organization.objects.create(
+        name=ORGANIZATION_WITH_CONTACTS,
+        name_key=linking.organization_key(ORGANIZATION_WITH_CONTACTS),
+    )
+    ProjectParty.objects.create(
+        project_id=bulletin.project_id,
+        organization=organization,
+        role=ProjectParty.Role.SUPERVISOR,
+        first_seen=bulletin.published_at,
+        last_seen=bulletin.published_at,
+    )
     return bulletin
+
+
+@pytest.fixture
+def titled(lead):
+    """A bulletin whose title itself names a contact."""
+    return BulletinFactory(title=TITLE_WITH_CONTACTS, body="二期工程概况。", region=lead.region)
 
 
 def _client(user=None) -> Client:
@@ -155,9 +193,12 @@ def viewers(lead):
 MASKED = ["anonymous", "free", "lapsed", "ended", "over_quota", "paid_not_revealed"]
 
 
-def _public_urls(lead) -> list[str]:
+def _public_urls(lead, titled) -> list[str]:
     detail = lead.get_absolute_url()
     return [
+        titled.get_absolute_url(),
+        reverse("feedback") + f"?bulletin={lead.pk}&kind=error",
+        reverse("feedback") + f"?bulletin={titled.pk}&kind=error",
         reverse("home"),
         reverse("bulletin-list"),
         reverse("bulletin-list") + "?q=管廊",
@@ -188,13 +229,18 @@ def _everything(response) -> str:
     return headers + "\n" + response.content.decode()
 
 
-def test_markers_never_reach_viewers_without_the_right(viewers, lead):
-    urls = _public_urls(lead)
+# Signed-in pages that show bulletins or projects: the saved-search preview (from the
+# list's filters) and the account page.
+def _member_urls() -> list[str]:
+    new = reverse("saved-search-new")
+    return [new + "?q=管廊", new + "?q=滨江", reverse("member-account")]
+
+
+def test_markers_never_reach_viewers_without_the_right(viewers, lead, titled):
     for who in MASKED:
         client = viewers[who]
+        urls = _public_urls(lead, titled) + ([] if who == "anonymous" else _member_urls())
         pages = [client.get(url) for url in urls]
-        if who != "anonymous":
-            pages.append(client.get(reverse("member-account")))
         for url, response in zip(urls, pages, strict=False):
             assert response.status_code == 200, (who, url)
             text = _everything(response)

@@ -479,6 +479,7 @@ class _Draft:
 
     def add_details(self, value: str, keep_unrecognised_phone: bool = False) -> None:
         """Store the phones/mobiles/emails found in a value (first one of each kind wins)."""
+        value = patterns.fold(value)  # 0512—68000051, 139－0000－0054: as masking reads them
         for email in _EMAIL.findall(value):
             self.email = self.email or email
         value = _EMAIL.sub(" ", value)

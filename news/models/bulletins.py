@@ -453,7 +453,11 @@ class Bulletin(models.Model):
 
     @property
     def paragraphs(self) -> list[str]:
-        return [p.strip() for p in self.body.split("\n\n") if p.strip()]
+        return self.split_paragraphs(self.body)
+
+    @staticmethod
+    def split_paragraphs(body: str) -> list[str]:
+        return [p.strip() for p in body.split("\n\n") if p.strip()]
 
     @property
     def region_display(self) -> str:

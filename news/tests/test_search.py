@@ -1,6 +1,7 @@
 """Chinese search, feeds and sitemap on PostgreSQL."""
 
 import datetime
+import os
 import re
 
 import feedparser
@@ -313,3 +314,18 @@ def test_feed_queries_do_not_grow_with_items(client):
     for i in range(17):
         ContactFactory(bulletin=BulletinFactory(title=f"二十条之{i}"))
     assert queries(20) == few
+
+
+def test_reindexing_hides_contacts_that_older_masking_let_search_find(client):
+    """Rows indexed before masking failed closed: refresh_search_vectors re-indexes them."""
+    from django.core.management import call_command
+
+    body = "六、联系方式\n\n备用号码:65432198\n\n现场负责人手机:139 2468 1357"
+    bulletin = BulletinFactory(title="滨江大道管廊工程招标公告", body=body)
+    # As the older masking left it: nothing hidden, so the numbers were public lexemes.
+    Bulletin.objects.filter(pk=bulletin.pk).update(hidden_lexemes="")
+    assert bulletin.title in search(client, q="65432198").content.decode()
+    call_command("refresh_search_vectors", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    for term in ("65432198", "139 2468 1357", "24681357"):
+        assert bulletin.title not in search(client, q=term).content.decode(), term
+    assert bulletin.title in search(client, q="管廊").content.decode()
