@@ -5,7 +5,7 @@ Notifications are form posts signed by Alipay over every parameter except `sign`
 (minus `sign`). Trade queries and refunds go to ALIPAY_GATEWAY through the SDK, whose
 answers it verifies with Alipay's public key."""
 
-from alipay import AliPay
+from alipay import AliPay, AliPayConfig
 from alipay.exceptions import AliPayException, AliPayValidationError
 from django.conf import settings
 from django.http import HttpResponse
@@ -44,6 +44,7 @@ class AlipayProvider:
                 app_private_key_string=_pem(settings.ALIPAY_APP_PRIVATE_KEY, "private"),
                 alipay_public_key_string=_pem(settings.ALIPAY_PUBLIC_KEY, "public"),
                 sign_type="RSA2",
+                config=AliPayConfig(timeout=settings.PAYMENT_API_TIMEOUT),
             )
         except (ValueError, IndexError, TypeError) as exc:
             raise ProviderError(f"支付宝密钥配置无效: {exc}") from exc

@@ -36,7 +36,7 @@ class WechatProvider:
                 notify_url=settings.SITE_URL + reverse("billing-notify", args=["wechat"]),
                 public_key=_pem(settings.WECHATPAY_PUBLIC_KEY),
                 public_key_id=settings.WECHATPAY_PUBLIC_KEY_ID,
-                timeout=(5, 15),
+                timeout=(min(5.0, settings.PAYMENT_API_TIMEOUT), settings.PAYMENT_API_TIMEOUT),
             )
         except Exception as exc:  # the SDK raises bare Exception for bad keys
             raise ProviderError(f"微信支付配置无效: {exc}") from exc
