@@ -307,7 +307,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0),
     },
     "alerts-sweep": {"task": "members.tasks.alerts_sweep", "schedule": 300.0},
-    # Unpaid orders: ask the provider after 15 minutes, close after 2 hours.
+    # Unpaid orders: ask the provider after 15 minutes, close after 2 hours; open refunds:
+    # ask the provider by refund number (billing.services.refunds_reconcile).
     "orders-reconcile": {"task": "billing.tasks.orders_reconcile", "schedule": 300.0},
     "subscriptions-daily": {
         "task": "members.tasks.subscriptions_daily",
