@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing import services
-from billing.models import InvoiceRequest, Order, PaymentEvent
+from billing import selectors, services
+from billing.models import InvoiceRequest, Order, PaymentEvent, Refund
+from billing.providers import fen_to_yuan
 
 
 class RefundForm(forms.Form):
@@ -33,6 +34,21 @@ class PaymentEventInline(admin.TabularInline):
         return False
 
 
+class RefundInline(admin.TabularInline):
+    model = Refund
+    extra = 0
+    can_delete = False
+    fields = ("refund_no", "amount", "status", "detail", "attempts", "created_at", "settled_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("退款金额(元)"))
+    def amount(self, obj):
+        return obj.amount_yuan
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = (
@@ -50,7 +66,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("out_trade_no", "trade_no", "user__email", "user__company")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Order._meta.fields] + ["refund_link"]
-    inlines = [PaymentEventInline]
+    inlines = [RefundInline, PaymentEventInline]
 
     @admin.display(description=_("金额(元)"))
     def amount(self, obj):
@@ -87,7 +103,7 @@ class OrderAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             amount = form.cleaned_data["amount_yuan"]
             try:
-                services.order_refund(
+                refund = services.order_refund(
                     order=order,
                     reason=form.cleaned_data["reason"],
                     by=request.user,
@@ -96,16 +112,75 @@ class OrderAdmin(admin.ModelAdmin):
             except services.CheckoutError as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, _("已退款,会员期已相应缩短或终止,并已邮件通知会员。"))
+                _refund_message(request, refund)
             return redirect("admin:billing_order_change", pk)
         context = {
             **self.admin_site.each_context(request),
             "title": _("订单退款"),
             "order": order,
+            "refunds": order.refunds.all(),
+            "refundable_yuan": fen_to_yuan(selectors.order_refundable_fen(order)),
             "form": form,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/billing/order/refund.html", context)
+
+
+def _refund_message(request, refund: Refund) -> None:
+    if refund.status == Refund.Status.SUCCEEDED:
+        messages.success(
+            request,
+            _("退款 %(no)s 已成功,会员期已相应缩短或终止,并已邮件通知会员。")
+            % {"no": refund.refund_no},
+        )
+    elif refund.is_open:
+        messages.warning(
+            request,
+            _(
+                "退款 %(no)s 尚无最终结果(%(d)s)。系统会用同一退款单号向支付平台查询或重试,"
+                "不会重复退款;请勿另行发起。"
+            )
+            % {"no": refund.refund_no, "d": refund.detail or refund.get_status_display()},
+        )
+    else:
+        messages.error(
+            request, _("退款 %(no)s 未成功:%(d)s") % {"no": refund.refund_no, "d": refund.detail}
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "refund_no",
+        "order",
+        "amount_yuan",
+        "status",
+        "attempts",
+        "detail",
+        "requested_by",
+    )
+    list_filter = ("status", "order__provider")
+    search_fields = ("refund_no", "order__out_trade_no", "order__user__email")
+    readonly_fields = [f.name for f in Refund._meta.fields]
+    actions = ["sync"]
+
+    @admin.display(description=_("退款金额(元)"))
+    def amount_yuan(self, obj):
+        return obj.amount_yuan
+
+    def has_add_permission(self, request):
+        return False  # refunds start from the order (订单 → 退款…)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(
+        description=_("向支付平台查询所选退款(未收到的用原单号重发)"), permissions=["change"]
+    )
+    def sync(self, request, queryset):
+        for refund in queryset.select_related("order"):
+            _refund_message(request, services.refund_sync(refund=refund))
 
 
 @admin.register(PaymentEvent)

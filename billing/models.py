@@ -84,6 +84,73 @@ class Order(models.Model):
         return self.status in (self.Status.PAID, self.Status.FULFILLED, self.Status.REFUNDED)
 
 
+class Refund(models.Model):
+    """One refund asked of the provider. The row (and its number) is written under the
+    order's row lock and committed before the provider is called, so a timeout or a crash
+    leaves an open row to ask about again with the same number: providers treat a repeated
+    number (Alipay out_request_no, WeChat Pay out_refund_no) as the same refund, never as a
+    second one. Open rows count against what is left to refund until the provider's
+    answer settles them."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("处理中")  # not sent yet, or the provider is still at it
+        SUCCEEDED = "succeeded", _("已退款")
+        FAILED = "failed", _("失败")  # the provider refused: no money moved
+        UNKNOWN = "unknown", _("结果未知")  # sent, no answer: ask again with the number
+
+    OPEN = (Status.PENDING, Status.UNKNOWN)
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    refund_no = models.CharField(_("退款单号"), max_length=64, unique=True)
+    amount_fen = models.PositiveIntegerField(_("退款金额(分)"))
+    reason = models.CharField(_("退款原因"), max_length=200)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    provider_refund_id = models.CharField(_("支付平台退款号"), max_length=64, blank=True)
+    detail = models.CharField(_("最近结果"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("请求次数"), default=0)
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    last_attempt_at = models.DateTimeField(_("最近请求"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("结果时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("退款")
+        verbose_name_plural = _("退款")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="refund_amount_gt_0")
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="refund_open",
+                condition=models.Q(status__in=["pending", "unknown"]),
+            )
+        ]
+
+    def __str__(self):
+        return self.refund_no
+
+    @property
+    def amount_yuan(self) -> str:
+        return f"{self.amount_fen // 100}.{self.amount_fen % 100:02d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
 class PaymentEvent(models.Model):
     """What arrived from or was asked of a provider, with our verdict: staff read this
     when a member says "I paid" (a bad signature, a wrong amount, an unknown order)."""

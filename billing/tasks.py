@@ -12,5 +12,6 @@ def order_email(order_id: int, template: str) -> None:
 
 @shared_task(ignore_result=True)
 def orders_reconcile() -> None:
-    """Beat, every 5 minutes: query unpaid orders, close stale ones."""
+    """Beat, every 5 minutes: query unpaid orders, close stale ones, settle open refunds."""
     services.orders_reconcile()
+    services.refunds_reconcile()

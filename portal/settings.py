@@ -203,6 +203,9 @@ WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
 WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="")
 WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
 WECHATPAY_API_BASE = env.str("WECHATPAY_API_BASE", default="https://api.mch.weixin.qq.com")
+# Seconds to wait for a provider's answer (query, refund, close). A refund that times out
+# stays open and is asked again with its refund number (billing.services).
+PAYMENT_API_TIMEOUT = env.float("PAYMENT_API_TIMEOUT", default=15.0)
 # 模拟支付: a local stand-in provider for trying checkout; never in production.
 PAYMENT_DEV_PROVIDER = env.bool("PAYMENT_DEV_PROVIDER", default=DEBUG)
 PAYMENT_DEV_KEY_PATH = env.str("PAYMENT_DEV_KEY_PATH", default=str(VAR_DIR / "billing" / "dev.pem"))
@@ -304,7 +307,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0),
     },
     "alerts-sweep": {"task": "members.tasks.alerts_sweep", "schedule": 300.0},
-    # Unpaid orders: ask the provider after 15 minutes, close after 2 hours.
+    # Unpaid orders: ask the provider after 15 minutes, close after 2 hours; open refunds:
+    # ask the provider by refund number (billing.services.refunds_reconcile).
     "orders-reconcile": {"task": "billing.tasks.orders_reconcile", "schedule": 300.0},
     "subscriptions-daily": {
         "task": "members.tasks.subscriptions_daily",

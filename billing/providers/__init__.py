@@ -3,8 +3,16 @@ reconciliation job and refunds do not care which one took the money.
 
 Each provider turns an order into something the member pays (a redirect URL or a QR
 code), turns a provider's asynchronous notification into a verified `Notice` (or raises
-`InvalidNotification`), asks the provider about a trade (`query`) and refunds. Keys, app
-ids and gateway URLs come from settings (environment); see README, 在线支付."""
+`InvalidNotification`), asks the provider about a trade (`query`), refunds (`refund`) and
+asks about a refund by its number (`refund_query`). Keys, app ids and gateway URLs come
+from settings (environment); see README, 在线支付.
+
+Refunds: `refund` returns the provider's `RefundAnswer` (succeeded, processing, or failed
+when the provider refused and no money moved) and raises ProviderError when there is no
+trustworthy answer (timeout, network, a provider system error): the money may or may not
+have moved, so the caller asks again with the same refund number, which both providers
+treat as the same refund. `refund_query` returns None when the provider has no refund of
+that number (it never arrived: sending it again is safe)."""
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -30,6 +38,18 @@ class Notice:
     app_id: str
     paid: bool
     state: str  # the provider's own word for it (TRADE_SUCCESS, SUCCESS, NOTPAY …)
+
+
+@dataclass
+class RefundAnswer:
+    """A provider's verified answer about one refund number."""
+
+    SUCCEEDED, PROCESSING, FAILED = "succeeded", "processing", "failed"
+
+    state: str
+    refund_id: str = ""
+    amount_fen: int | None = None  # when the provider states it
+    detail: str = ""  # the provider's own word (SUCCESS, PROCESSING, its refusal …)
 
 
 @dataclass

@@ -5,7 +5,7 @@ Notifications are form posts signed by Alipay over every parameter except `sign`
 (minus `sign`). Trade queries and refunds go to ALIPAY_GATEWAY through the SDK, whose
 answers it verifies with Alipay's public key."""
 
-from alipay import AliPay
+from alipay import AliPay, AliPayConfig
 from alipay.exceptions import AliPayException, AliPayValidationError
 from django.conf import settings
 from django.http import HttpResponse
@@ -16,11 +16,19 @@ from billing.providers import (
     Notice,
     PaymentStart,
     ProviderError,
+    RefundAnswer,
     fen_to_yuan,
     yuan_to_fen,
 )
 
 PAID_STATES = ("TRADE_SUCCESS", "TRADE_FINISHED")
+# Refusals after which the refund may still have happened: answered as "unknown", so the
+# same number is asked again (a repeat with other parameters means that number was used).
+UNSURE_REFUND_CODES = (
+    "ACQ.SYSTEM_ERROR",
+    "aop.ACQ.SYSTEM_ERROR",
+    "ACQ.DISCORDANT_REPEAT_REQUEST",
+)
 
 
 def _pem(value: str, kind: str) -> str:
@@ -44,6 +52,7 @@ class AlipayProvider:
                 app_private_key_string=_pem(settings.ALIPAY_APP_PRIVATE_KEY, "private"),
                 alipay_public_key_string=_pem(settings.ALIPAY_PUBLIC_KEY, "public"),
                 sign_type="RSA2",
+                config=AliPayConfig(timeout=settings.PAYMENT_API_TIMEOUT),
             )
         except (ValueError, IndexError, TypeError) as exc:
             raise ProviderError(f"支付宝密钥配置无效: {exc}") from exc
@@ -112,21 +121,68 @@ class AlipayProvider:
             state=answer.get("trade_status", ""),
         )
 
-    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> str:
+    def _call(self, what: str, method, **kwargs) -> dict:
         try:
-            answer = self.client.api_alipay_trade_refund(
-                refund_amount=fen_to_yuan(amount_fen),
-                out_trade_no=order.out_trade_no,
-                out_request_no=refund_no,
-                refund_reason=reason,
-            )
+            return method(**kwargs)
         except AliPayValidationError as exc:
-            raise ProviderError("支付宝退款结果签名无效") from exc
-        except (AliPayException, OSError) as exc:
-            raise ProviderError(f"支付宝退款失败: {exc}") from exc
+            raise ProviderError(f"支付宝{what}结果签名无效") from exc
+        except (AliPayException, OSError) as exc:  # timeouts are OSError
+            raise ProviderError(f"支付宝{what}失败: {exc}") from exc
+
+    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> RefundAnswer:
+        answer = self._call(
+            "退款",
+            self.client.api_alipay_trade_refund,
+            refund_amount=fen_to_yuan(amount_fen),
+            out_trade_no=order.out_trade_no,
+            out_request_no=refund_no,
+            refund_reason=reason,
+        )
+        if answer.get("code") == "10000":
+            if answer.get("fund_change") == "Y":
+                return RefundAnswer(
+                    RefundAnswer.SUCCEEDED,
+                    refund_id=answer.get("trade_no", ""),
+                    amount_fen=amount_fen,
+                    detail="fund_change=Y",
+                )
+            # "N": this number was refunded before (a retry), or is still being booked;
+            # Alipay says to trust only the refund query then.
+            confirmed = self.refund_query(order, refund_no=refund_no)
+            if confirmed is None:
+                raise ProviderError("支付宝受理了退款但查询未确认,稍后用同一退款单号再查")
+            return confirmed
+        message = answer.get("sub_msg") or answer.get("msg") or answer.get("code")
+        if answer.get("code") == "20000" or answer.get("sub_code") in UNSURE_REFUND_CODES:
+            raise ProviderError(f"支付宝退款结果未知: {message}")
+        return RefundAnswer(RefundAnswer.FAILED, detail=f"支付宝拒绝退款: {message}")
+
+    def refund_query(self, order, *, refund_no: str) -> RefundAnswer | None:
+        answer = self._call(
+            "退款查询",
+            self.client.api_alipay_trade_fastpay_refund_query,
+            out_request_no=refund_no,
+            out_trade_no=order.out_trade_no,
+        )
         if answer.get("code") != "10000":
-            raise ProviderError(f"支付宝退款失败: {answer.get('sub_msg') or answer.get('msg')}")
-        return answer.get("trade_no", "") or refund_no
+            if answer.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return None
+            message = answer.get("sub_msg") or answer.get("msg")
+            raise ProviderError(f"支付宝退款查询失败: {message}")
+        # Alipay answers a number it has not refunded (never received, or refused) with the
+        # common fields only: sending the refund again with that number is safe.
+        if answer.get("refund_status") != "REFUND_SUCCESS":
+            return None
+        try:
+            amount_fen = yuan_to_fen(answer.get("refund_amount", ""))
+        except InvalidNotification as exc:
+            raise ProviderError(f"支付宝退款查询结果无效: {exc}") from exc
+        return RefundAnswer(
+            RefundAnswer.SUCCEEDED,
+            refund_id=answer.get("trade_no", ""),
+            amount_fen=amount_fen,
+            detail="REFUND_SUCCESS",
+        )
 
     def close(self, order) -> None:
         try:

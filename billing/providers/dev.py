@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 from django.http import HttpResponse
 
-from billing.providers import InvalidNotification, Notice, PaymentStart
+from billing.providers import InvalidNotification, Notice, PaymentStart, RefundAnswer
 
 SIGNATURE_HEADER = "X-Dev-Pay-Signature"
 APP_ID = "dev-portal"
@@ -87,8 +87,13 @@ class DevProvider:
     def query(self, order) -> Notice | None:
         return None  # the simulated provider keeps no ledger: only its notification pays
 
-    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> str:
-        return f"DEVREFUND{refund_no}"
+    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> RefundAnswer:
+        return RefundAnswer(
+            RefundAnswer.SUCCEEDED, refund_id=f"DEV{refund_no}", amount_fen=amount_fen
+        )
+
+    def refund_query(self, order, *, refund_no: str) -> RefundAnswer | None:
+        return None  # no ledger: sending the refund again is harmless
 
     def close(self, order) -> None:
         return None

@@ -12,7 +12,21 @@ from django.http import JsonResponse
 from django.urls import reverse
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from billing.providers import InvalidNotification, Notice, PaymentStart, ProviderError
+from billing.providers import (
+    InvalidNotification,
+    Notice,
+    PaymentStart,
+    ProviderError,
+    RefundAnswer,
+)
+
+# What a refund's status means for the money (ABNORMAL, absent here: the money left the
+# merchant but did not reach the member; staff finish it on the merchant platform).
+REFUND_STATES = {
+    "SUCCESS": RefundAnswer.SUCCEEDED,
+    "PROCESSING": RefundAnswer.PROCESSING,
+    "CLOSED": RefundAnswer.FAILED,
+}
 
 
 def _pem(value: str) -> str:
@@ -36,7 +50,7 @@ class WechatProvider:
                 notify_url=settings.SITE_URL + reverse("billing-notify", args=["wechat"]),
                 public_key=_pem(settings.WECHATPAY_PUBLIC_KEY),
                 public_key_id=settings.WECHATPAY_PUBLIC_KEY_ID,
-                timeout=(5, 15),
+                timeout=(min(5.0, settings.PAYMENT_API_TIMEOUT), settings.PAYMENT_API_TIMEOUT),
             )
         except Exception as exc:  # the SDK raises bare Exception for bad keys
             raise ProviderError(f"微信支付配置无效: {exc}") from exc
@@ -112,7 +126,7 @@ class WechatProvider:
             state=state,
         )
 
-    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> str:
+    def refund(self, order, *, amount_fen: int, refund_no: str, reason: str) -> RefundAnswer:
         code, data = self._call(
             "退款",
             self.client.refund,
@@ -121,9 +135,32 @@ class WechatProvider:
             out_trade_no=order.out_trade_no,
             reason=reason,
         )
-        if code != 200 or data.get("status") not in ("SUCCESS", "PROCESSING"):
-            raise ProviderError(f"微信支付退款失败: {data.get('message') or code}")
-        return data.get("refund_id", refund_no)
+        if code == 200:
+            return self._refund_answer(data)
+        message = data.get("message") or code
+        if code == 429 or code >= 500:  # FREQUENCY_LIMITED, SYSTEM_ERROR: not decided
+            raise ProviderError(f"微信支付退款结果未知: {message}")
+        return RefundAnswer(RefundAnswer.FAILED, detail=f"微信支付拒绝退款: {message}")
+
+    def refund_query(self, order, *, refund_no: str) -> RefundAnswer | None:
+        code, data = self._call("退款查询", self.client.query_refund, out_refund_no=refund_no)
+        if code == 404:
+            return None
+        if code != 200:
+            raise ProviderError(f"微信支付退款查询失败: {data.get('message') or code}")
+        return self._refund_answer(data)
+
+    def _refund_answer(self, data: dict) -> RefundAnswer:
+        status = data.get("status", "")
+        if status not in REFUND_STATES:
+            raise ProviderError(f"微信支付退款状态 {status or '缺失'},需在商户平台处理")
+        amount = (data.get("amount") or {}).get("refund")
+        return RefundAnswer(
+            REFUND_STATES[status],
+            refund_id=data.get("refund_id", ""),
+            amount_fen=int(amount) if isinstance(amount, int) else None,
+            detail=status,
+        )
 
     def close(self, order) -> None:
         code, data = self._call("关闭订单", self.client.close, out_trade_no=order.out_trade_no)

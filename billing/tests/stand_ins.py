@@ -1,13 +1,21 @@
 """The providers, played on loopback for tests: locally generated RSA keys stand for
 Alipay's and WeChat Pay's, HTTP servers answer the SDKs' own requests (trade query,
 refund, close, native order) signed as the providers sign, and notifications are built in
-the providers' real formats. Nothing in the application is patched."""
+the providers' real formats. Nothing in the application is patched.
+
+Refunds behave as the providers document: a refund number seen before is the same refund
+(answered again, no money moves), the refunds of a trade cannot exceed what was paid, and
+`refunds` lists the money movements. `refund_delays` holds back the answers of the next
+refund calls (seconds each) after the refund is made: a client that times out has moved
+money without knowing it."""
 
 import base64
 import json
 import secrets
+import sys
 import threading
 import time
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -54,6 +62,13 @@ class KeyPair:
         return True
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that timed out left before the (delayed) answer
+        super().handle_error(request, client_address)
+
+
 class _Server:
     """A threading HTTP server on a free loopback port calling `self.handle`."""
 
@@ -81,12 +96,19 @@ class _Server:
                 pass
 
         self.requests = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.refund_delays: list[float] = []
+        self.lock = threading.Lock()  # handler threads share the ledger
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def delay_refund_answer(self):
+        with self.lock:
+            delay = self.refund_delays.pop(0) if self.refund_delays else 0
+        time.sleep(delay)
 
     def __enter__(self):
         self.thread.start()
@@ -168,7 +190,10 @@ class AlipayGateway(_Server):
             }
         else:
             biz = json.loads(params.get("biz_content") or "{}")
-            answer = self.answer(name, biz)
+            with self.lock:
+                answer = self.answer(name, biz)
+            if name == "alipay.trade.refund":
+                self.delay_refund_answer()
         inner = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
         raw = f'{{"{response_type}":{inner},"sign":"{self.alipay_key.sign(inner)}"}}'
         return 200, {"Content-Type": "application/json;charset=utf-8"}, raw
@@ -192,18 +217,72 @@ class AlipayGateway(_Server):
                 "total_amount": trade["total_amount"],
             }
         if name == "alipay.trade.refund":
-            self.refunds.append(biz)
+            return self.refund(trade, biz)
+        if name == "alipay.trade.fastpay.refund.query":
+            done = self.refund_of(biz["out_trade_no"], biz.get("out_request_no"))
+            if done is None:  # Alipay's answer for a number it has not refunded
+                return {"code": "10000", "msg": "Success", "out_trade_no": biz["out_trade_no"]}
             return {
                 "code": "10000",
                 "msg": "Success",
                 "out_trade_no": biz["out_trade_no"],
-                "refund_fee": biz["refund_amount"],
-                "fund_change": "Y",
+                "out_request_no": done["out_request_no"],
+                "trade_no": trade.get("trade_no", "2026112622001000000001"),
+                "total_amount": trade["total_amount"],
+                "refund_amount": done["refund_amount"],
+                "refund_status": "REFUND_SUCCESS",
             }
         if name == "alipay.trade.close":
             trade["status"] = "TRADE_CLOSED"
             return {"code": "10000", "msg": "Success", "out_trade_no": biz["out_trade_no"]}
         return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.UNKNOWN"}
+
+    def refund_of(self, out_trade_no: str, out_request_no: str | None) -> dict | None:
+        # Alipay takes a missing out_request_no as the trade number.
+        number = out_request_no or out_trade_no
+        for done in self.refunds:
+            if done["out_trade_no"] == out_trade_no and done["out_request_no"] == number:
+                return done
+        return None
+
+    def refund(self, trade: dict, biz: dict) -> dict:
+        no = biz["out_trade_no"]
+        refunded = sum(Decimal(r["refund_amount"]) for r in self.refunds if r["out_trade_no"] == no)
+        done = self.refund_of(no, biz.get("out_request_no"))
+        if done is not None:
+            if done["refund_amount"] != biz["refund_amount"]:
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.DISCORDANT_REPEAT_REQUEST",
+                    "sub_msg": "不一致的请求",
+                }
+            # The same refund again: success, but no money moves ("N").
+            ok = {"code": "10000", "msg": "Success", "out_trade_no": no, "fund_change": "N"}
+            return {**ok, "refund_fee": str(refunded)}
+        if trade["status"] != "TRADE_SUCCESS":
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.TRADE_STATUS_ERROR",
+                "sub_msg": "交易状态不合法",
+            }
+        if refunded + Decimal(biz["refund_amount"]) > Decimal(trade["total_amount"]):
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                "sub_msg": "退款金额超限",
+            }
+        self.refunds.append({**biz, "out_request_no": biz.get("out_request_no") or no})
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "out_trade_no": no,
+            "trade_no": trade.get("trade_no", "2026112622001000000001"),
+            "refund_fee": str(refunded + Decimal(biz["refund_amount"])),
+            "fund_change": "Y",
+        }
 
 
 # --- WeChat Pay -----------------------------------------------------------------------------
@@ -273,6 +352,7 @@ class WechatApi(_Server):
         self.mchid, self.appid = mchid, appid
         self.trades: dict[str, dict] = {}
         self.refunds: list[dict] = []
+        self.refund_status = "SUCCESS"  # PROCESSING: settle a refund later, as WeChat Pay may
 
     def _authorised(self, method, path, headers, body) -> bool:
         auth = headers.get("Authorization", "")
@@ -289,7 +369,10 @@ class WechatApi(_Server):
         if not self._authorised(method, path, headers, body):
             status, payload = 401, {"code": "SIGN_ERROR", "message": "签名错误"}
         else:
-            status, payload = self.answer(method, urlsplit(path).path, json.loads(body or "{}"))
+            with self.lock:
+                status, payload = self.answer(method, urlsplit(path).path, json.loads(body or "{}"))
+            if method == "POST" and path == "/v3/refund/domestic/refunds":
+                self.delay_refund_answer()
         text = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
         headers = {
             "Content-Type": "application/json",
@@ -321,6 +404,48 @@ class WechatApi(_Server):
                 "amount": {"total": trade["total"], "currency": "CNY"},
             }
         if path == "/v3/refund/domestic/refunds":
-            self.refunds.append(data)
-            return 200, {"refund_id": "50000000382019052709732678859", "status": "SUCCESS"}
+            return self.refund(data)
+        if path.startswith("/v3/refund/domestic/refunds/"):
+            done = self.refund_of(path.rsplit("/", 1)[1])
+            if done is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+            return 200, self.refund_view(done)
         return 404, {"code": "NOT_FOUND", "message": path}
+
+    def refund_of(self, out_refund_no: str) -> dict | None:
+        return next((r for r in self.refunds if r["out_refund_no"] == out_refund_no), None)
+
+    def refund_view(self, done: dict) -> dict:
+        return {
+            "refund_id": done["refund_id"],
+            "out_refund_no": done["out_refund_no"],
+            "out_trade_no": done["out_trade_no"],
+            "transaction_id": "4200001234567890",
+            "channel": "ORIGINAL",
+            "status": done["status"],
+            "amount": {**done["amount"], "payer_total": done["amount"]["total"]},
+        }
+
+    def refund(self, data: dict):
+        done = self.refund_of(data["out_refund_no"])
+        if done is not None:  # the same refund again: answered, no money moves
+            if done["amount"]["refund"] != data["amount"]["refund"]:
+                return 400, {"code": "INVALID_REQUEST", "message": "退款单号重复,参数不一致"}
+            return 200, self.refund_view(done)
+        trade = self.trades.get(data.get("out_trade_no"))
+        if trade is None:
+            return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"}
+        if trade["state"] not in ("SUCCESS", "REFUND"):
+            return 400, {"code": "INVALID_REQUEST", "message": "订单未支付"}
+        no = data["out_trade_no"]
+        refunded = sum(r["amount"]["refund"] for r in self.refunds if r["out_trade_no"] == no)
+        if refunded + data["amount"]["refund"] > trade["total"]:
+            return 400, {"code": "INVALID_REQUEST", "message": "申请退款金额超过订单可退金额"}
+        done = {
+            **data,
+            "refund_id": f"50000{secrets.randbelow(10**24):024d}",
+            "status": self.refund_status,
+        }
+        self.refunds.append(done)
+        trade["state"] = "REFUND"
+        return 200, self.refund_view(done)
