@@ -439,3 +439,19 @@ def test_deadline_formats():
     )
     date_only = _page("递交投标文件截止日期为2025-03-20。")
     assert parse_text(date_only).deadline.isoformat() == "2025-03-20T23:59:00+08:00"
+
+
+def test_contacts_in_every_written_form_are_stored():
+    parsed = parse_text(
+        _page(
+            "招标人:南京某投资公司",
+            "联系人:王建明 手机:139-0000-0054 电话:0512—68000051转8001",
+            "招标代理机构:南京某咨询公司",
+            "联 系 人:李晓燕 手机:+86 139 1111 2222 电子邮件:li.xy@example.com",
+        )
+    )
+    people = {c.name: c for c in parsed.contacts}
+    assert people["王建明"].mobile == "139-0000-0054"
+    assert people["王建明"].phone == "0512-68000051转8001"  # the em dash read as "-"
+    assert people["李晓燕"].mobile == "+86 139 1111 2222"
+    assert people["李晓燕"].email == "li.xy@example.com"
