@@ -1,8 +1,8 @@
 """Saved searches and alerts: matching, deliveries, instant emails, unsubscribe."""
 
+import contextlib
 import datetime
 import socket
-import time
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -13,6 +13,7 @@ from django.utils import timezone
 from members import alerts, services
 from members.models import AlertDelivery, ContactReveal, SavedSearch, Subscription
 from members.tests.factories import UserFactory, paid_member
+from members.tests.task_events import tasks_settled
 from news.models import Bulletin
 from news.services import bulletin_set_status
 from news.tests.factories import BulletinFactory, ContactFactory, category, region
@@ -156,10 +157,11 @@ def test_publishing_sends_one_alert_email_through_the_worker(celery_worker, smtp
     _search(member, "管廊订阅", "管廊", frequency="instant")
     _search(member, "镇江", "镇江", frequency="instant")
     bulletin = _draft()
-    bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.PUBLISHED)
-    [message] = smtp_server.wait_for(1)
-    time.sleep(1)  # nothing else may arrive
-    assert len(smtp_server.messages) == 1
+    with tasks_settled() as tasks:
+        bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.PUBLISHED)
+        ran = tasks.wait()  # matching, and every send it enqueued, has finished
+    assert "members.tasks.alerts_send" in ran
+    [message] = smtp_server.messages  # SMTP is synchronous: all that was sent is here
     assert message["To"] == "lead@example.cn"
     assert "镇江新区综合管廊工程" in message["Subject"]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -217,6 +219,85 @@ def test_smtp_down_then_up_delivers_once(settings, smtp_server):
     assert AlertDelivery.objects.get().attempts == 2
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_no_row_lock_is_held_while_the_smtp_server_takes_its_time(settings):
+    """While the server sits on the message, the delivery row is claimed (committed, so
+    another worker leaves it) but not locked: staff, the sweeper and other workers carry
+    on. The claim and the outcome are each their own short transaction."""
+    import threading
+
+    from django.db import connection
+
+    member = paid_member(slug="custom")
+    _search(member, "管廊", "管廊", frequency="instant")
+    [delivery_id] = alerts.alerts_match(
+        bulletin_ids=[BulletinFactory(title="综合管廊工程招标公告").pk]
+    )
+    in_data, release = threading.Event(), threading.Event()
+    with _slow_smtp(settings, in_data, release) as received:
+        sender = threading.Thread(target=_send_in_thread, args=([delivery_id],))
+        sender.start()
+        try:
+            assert in_data.wait(15), "the message never reached the server"
+            with transaction.atomic():  # NOWAIT: fails at once if the sender held the row
+                AlertDelivery.objects.select_for_update(nowait=True).get(pk=delivery_id)
+            claimed = AlertDelivery.objects.get(pk=delivery_id)
+            assert claimed.claimed_at is not None and claimed.attempts == 1
+            assert claimed.status == AlertDelivery.Status.PENDING
+            # A second worker given the same id skips it rather than send it again.
+            assert alerts.alerts_send(delivery_ids=[delivery_id])["sent"] == 0
+        finally:
+            release.set()
+            sender.join(20)
+    connection.close()
+    delivery = AlertDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == AlertDelivery.Status.SENT and delivery.claimed_at is None
+    assert len(received) == 1
+
+
+def _send_in_thread(ids):
+    from django.db import connection
+
+    try:
+        alerts.alerts_send(delivery_ids=ids)
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def _slow_smtp(settings, in_data, release):
+    """An SMTP server that holds each message at DATA until `release` is set."""
+    import asyncio
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            in_data.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    port = _closed_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 30},
+        }
+    }
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
 def test_entitlement_is_checked_at_send_time(smtp_server):
     member = paid_member(slug="custom")
     _search(member, "管廊", "管廊", frequency="instant")
@@ -224,8 +305,9 @@ def test_entitlement_is_checked_at_send_time(smtp_server):
     ids = alerts.alerts_match(bulletin_ids=[bulletin.pk])
     services.subscription_end_early(subscription=member.subscriptions.get(), reason="退款", by=None)
     assert alerts.alerts_send(delivery_ids=ids)["skipped"] == 1
+    # The row reached its final state and the send returned: a message sent would have
+    # been answered "250" by the server, after it had stored it.
     assert AlertDelivery.objects.get().status == AlertDelivery.Status.SKIPPED
-    time.sleep(0.3)
     assert smtp_server.messages == []
 
 
