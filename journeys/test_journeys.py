@@ -348,6 +348,7 @@ def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
     page.goto(live_server.url + unsubscribe)
     page.click("button:has-text('确认退订')")
     page.wait_for_selector("text=已退订")
+    assert page.locator("ul.unsubscribed").inner_text() == "订阅:管廊订阅"  # that one only
     shot(page, "4-alerts", "unsubscribed")
     later = BulletinFactory(
         status=Bulletin.Status.DRAFT,

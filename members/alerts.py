@@ -17,7 +17,6 @@ import logging
 import smtplib
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import mailers
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
@@ -30,13 +29,13 @@ from members import sms
 from members.access import alert_rights, member_rights, users_with_rights
 from members.matching import current_index
 from members.models import AlertDelivery, SavedSearch
+from members.unsubscribe_links import unsubscribe_mailto, unsubscribe_token
 from news.masking import contact_values, contact_view, mask_text
 from news.models import Bulletin
 from news.snippets import snippet
 from portal.emails import build_email
 
 logger = logging.getLogger(__name__)
-UNSUBSCRIBE_SALT = "members.alerts.unsubscribe"
 
 
 class TransientSendError(Exception):
@@ -191,56 +190,39 @@ def _follow_reasons(bulletins) -> dict[int, list]:
         ).only("bulletin_id", "stage")
     }
     followers: dict[int, list[tuple[int, dict]]] = {}
-    for user_id, project_id in Follow.objects.filter(project_id__in=list(names)).values_list(
-        "user_id", "project_id"
-    ):
+    for follow_id, user_id, project_id in Follow.objects.filter(
+        project_id__in=list(names)
+    ).values_list("pk", "user_id", "project_id"):
         name = f"关注项目:{names[project_id]}"
-        followers.setdefault(project_id, []).append((user_id, {"name": name}))
+        followers.setdefault(project_id, []).append((user_id, {"name": name, "follow": follow_id}))
     parties: dict[int, list[tuple[int, str]]] = {}  # organisation -> [(project, its name)]
     for project_id, organization_id, name in ProjectParty.objects.filter(
         project_id__in=list(names)
     ).values_list("project_id", "organization_id", "organization__name"):
         parties.setdefault(organization_id, []).append((project_id, name))
-    for user_id, organization_id in Follow.objects.filter(
+    for follow_id, user_id, organization_id in Follow.objects.filter(
         organization_id__in=list(parties)
-    ).values_list("user_id", "organization_id"):
+    ).values_list("pk", "user_id", "organization_id"):
         for project_id, name in dict.fromkeys(parties[organization_id]):
-            followers.setdefault(project_id, []).append((user_id, {"name": f"关注单位:{name}"}))
+            base = {"name": f"关注单位:{name}", "follow": follow_id}
+            followers.setdefault(project_id, []).append((user_id, base))
     reasons: dict[int, list] = {}
     for project_id, bulletin_ids in by_project.items():
         for bulletin_id in bulletin_ids:
             stage = stages.get(bulletin_id)
             event = f"项目进入{stage}阶段" if stage else "项目有新动态"
             for user_id, base in followers.get(project_id, ()):
-                reason = {"search": None, "name": base["name"], "term": ""}
+                # "follow": what the email's unsubscribe link turns off (unfollows)
+                reason = {
+                    "search": None,
+                    "name": base["name"],
+                    "term": "",
+                    "follow": base["follow"],
+                }
                 if base["name"].startswith("关注项目"):
                     reason["event"] = event
                 reasons.setdefault(bulletin_id, []).append((user_id, reason))
     return reasons
-
-
-def unsubscribe_token(user_id: int, search_id: int | None) -> str:
-    return signing.dumps({"u": user_id, "s": search_id or 0}, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_mailto(token: str) -> str:
-    """The mailto: form of the unsubscribe link (RFC 2369), when the portal runs the
-    unsubscribe mailbox (members.unsubscribe_mailbox); "" otherwise."""
-    mailbox = settings.ALERTS_UNSUBSCRIBE_MAILBOX
-    return f"mailto:{mailbox}?subject=unsubscribe%20{token}" if mailbox else ""
-
-
-def unsubscribe(token: str) -> int:
-    """Turn off one saved search (or all of a member's); raises signing.BadSignature."""
-    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    searches = SavedSearch.objects.filter(user_id=data["u"])
-    if data["s"]:
-        searches = searches.filter(pk=data["s"])
-    changed = searches.update(is_active=False, updated_at=timezone.now())
-    from members.matching import saved_searches_changed
-
-    saved_searches_changed()
-    return changed
 
 
 def _contacts_for(delivery: AlertDelivery, contacts, rights) -> tuple[bool, list]:
@@ -262,8 +244,7 @@ def _message(delivery: AlertDelivery, rights):
     values = contact_values(contacts)
     visible, contact_rows = _contacts_for(delivery, contacts, rights)
     terms = [r["term"] for r in delivery.reasons if r["term"]]
-    first_search = delivery.reasons[0]["search"] if len(delivery.reasons) == 1 else None
-    token = unsubscribe_token(delivery.user_id, first_search)
+    token = unsubscribe_token(user_id=delivery.user_id, reasons=delivery.reasons)
     unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
     context = {
         "delivery": delivery,
@@ -457,7 +438,9 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
         for row in rows:
             name = next(r["name"] for r in row.reasons if r.get("search") in search_ids)
             groups.setdefault(name, []).append(_digest_item(row))
-        token = unsubscribe_token(user_id, None)
+        # The link turns off the searches this digest was sent for, not every search.
+        sent_for = [r for row in rows for r in row.reasons if r.get("search") in search_ids]
+        token = unsubscribe_token(user_id=user_id, reasons=sent_for)
         unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
         message = build_email(
             "digest",
