@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import secrets
 import subprocess
 import sys
 from collections import Counter
@@ -17,6 +18,7 @@ from members.tests.task_events import with_result
 from news.tests.factories import BulletinFactory
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def _worker(env, name):
@@ -179,4 +181,5 @@ def _worker_env(settings, smtp_port: int) -> dict:
         "CELERY_RESULT_BACKEND": settings.CELERY_BROKER_URL,
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CACHE_URL": "locmemcache://",
+        "SECRET_KEY": WORKER_SECRET_KEY,  # DEBUG is off: the worker refuses the embedded one
     }
