@@ -212,7 +212,7 @@ class TestMerge:
         assert bulletin.project == other and not Project.objects.get(pk=other.pk).merged_into
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_merge_waits_for_a_concurrent_merge_of_its_target_then_refuses():
     """Staff merge S into T while another merge of T into X is under way: the first holds
     S (the lower id, locked first) and waits for T; when T turns out merged, it refuses."""
