@@ -36,6 +36,7 @@ import itertools
 import logging
 import os
 import random
+import secrets
 import signal
 import socket
 import statistics
@@ -891,6 +892,8 @@ def main(argv=None) -> int:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DEBUG": "false",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
+        # DEBUG is off: the workers refuse the embedded key (portal/checks.py)
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
     }
     os.environ.update(env)
     workdir = Path(tempfile.mkdtemp(prefix="alerts_bench_"))

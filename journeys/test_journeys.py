@@ -292,9 +292,10 @@ def test_6_search_filters_signup_and_login_by_keyboard(live_server, desktop):
 def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
     live_server, desktop, browser, celery_worker, smtp_server
 ):
-    import time
     from urllib.parse import urlsplit
 
+    from members.models import AlertDelivery
+    from members.tests.task_events import tasks_settled
     from news.models import Bulletin
     from news.services import bulletin_set_status
 
@@ -347,6 +348,7 @@ def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
     page.goto(live_server.url + unsubscribe)
     page.click("button:has-text('确认退订')")
     page.wait_for_selector("text=已退订")
+    assert page.locator("ul.unsubscribed").inner_text() == "订阅:管廊订阅"  # that one only
     shot(page, "4-alerts", "unsubscribed")
     later = BulletinFactory(
         status=Bulletin.Status.DRAFT,
@@ -354,8 +356,10 @@ def test_4_saved_search_alert_follow_stage_change_and_unsubscribe(
         category=category("tender"),
         region=region("江苏-常州-武进区"),
     )
-    bulletin_set_status(bulletin_ids=[later.pk], status=Bulletin.Status.PUBLISHED)
-    time.sleep(5)
+    with tasks_settled() as tasks:
+        bulletin_set_status(bulletin_ids=[later.pk], status=Bulletin.Status.PUBLISHED)
+        assert "members.tasks.alerts_match" in tasks.wait()  # matched, and any send done
+    assert not AlertDelivery.objects.filter(bulletin=later).exists()
     assert len(smtp_server.messages) == 2
 
 

@@ -1,10 +1,12 @@
 """Alerts: match new bulletins to saved searches, write deliveries, send instant emails.
 
 Each match is an AlertDelivery row, unique per member and bulletin, written in one
-transaction with every reason; the instant sender locks pending rows
-(select_for_update(skip_locked=True)), checks the member's plan again at send time, sends a
-batch over one SMTP connection and marks each row; transient SMTP errors leave the row
-pending for the task's retry, permanent ones (5xx) mark it failed with the reason.
+transaction with every reason. The instant sender claims a pending row in a short
+transaction, talks SMTP holding no lock, then records the outcome in another short one;
+it checks the member's plan again at send time and sends a batch over one SMTP
+connection. Transient SMTP errors leave the row pending for the task's retry, permanent
+ones (5xx) mark it failed with the reason. Delivery is at-least-once, not exactly-once:
+see alerts_send.
 """
 
 import contextlib
@@ -15,10 +17,11 @@ import logging
 import smtplib
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import mailers
 from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,13 +29,13 @@ from members import sms
 from members.access import alert_rights, member_rights, users_with_rights
 from members.matching import current_index
 from members.models import AlertDelivery, SavedSearch
+from members.unsubscribe_links import unsubscribe_mailto, unsubscribe_token
 from news.masking import contact_values, contact_view, mask_text
 from news.models import Bulletin
 from news.snippets import snippet
 from portal.emails import build_email
 
 logger = logging.getLogger(__name__)
-UNSUBSCRIBE_SALT = "members.alerts.unsubscribe"
 
 
 class TransientSendError(Exception):
@@ -187,56 +190,39 @@ def _follow_reasons(bulletins) -> dict[int, list]:
         ).only("bulletin_id", "stage")
     }
     followers: dict[int, list[tuple[int, dict]]] = {}
-    for user_id, project_id in Follow.objects.filter(project_id__in=list(names)).values_list(
-        "user_id", "project_id"
-    ):
+    for follow_id, user_id, project_id in Follow.objects.filter(
+        project_id__in=list(names)
+    ).values_list("pk", "user_id", "project_id"):
         name = f"关注项目:{names[project_id]}"
-        followers.setdefault(project_id, []).append((user_id, {"name": name}))
+        followers.setdefault(project_id, []).append((user_id, {"name": name, "follow": follow_id}))
     parties: dict[int, list[tuple[int, str]]] = {}  # organisation -> [(project, its name)]
     for project_id, organization_id, name in ProjectParty.objects.filter(
         project_id__in=list(names)
     ).values_list("project_id", "organization_id", "organization__name"):
         parties.setdefault(organization_id, []).append((project_id, name))
-    for user_id, organization_id in Follow.objects.filter(
+    for follow_id, user_id, organization_id in Follow.objects.filter(
         organization_id__in=list(parties)
-    ).values_list("user_id", "organization_id"):
+    ).values_list("pk", "user_id", "organization_id"):
         for project_id, name in dict.fromkeys(parties[organization_id]):
-            followers.setdefault(project_id, []).append((user_id, {"name": f"关注单位:{name}"}))
+            base = {"name": f"关注单位:{name}", "follow": follow_id}
+            followers.setdefault(project_id, []).append((user_id, base))
     reasons: dict[int, list] = {}
     for project_id, bulletin_ids in by_project.items():
         for bulletin_id in bulletin_ids:
             stage = stages.get(bulletin_id)
             event = f"项目进入{stage}阶段" if stage else "项目有新动态"
             for user_id, base in followers.get(project_id, ()):
-                reason = {"search": None, "name": base["name"], "term": ""}
+                # "follow": what the email's unsubscribe link turns off (unfollows)
+                reason = {
+                    "search": None,
+                    "name": base["name"],
+                    "term": "",
+                    "follow": base["follow"],
+                }
                 if base["name"].startswith("关注项目"):
                     reason["event"] = event
                 reasons.setdefault(bulletin_id, []).append((user_id, reason))
     return reasons
-
-
-def unsubscribe_token(user_id: int, search_id: int | None) -> str:
-    return signing.dumps({"u": user_id, "s": search_id or 0}, salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_mailto(token: str) -> str:
-    """The mailto: form of the unsubscribe link (RFC 2369), when the portal runs the
-    unsubscribe mailbox (members.unsubscribe_mailbox); "" otherwise."""
-    mailbox = settings.ALERTS_UNSUBSCRIBE_MAILBOX
-    return f"mailto:{mailbox}?subject=unsubscribe%20{token}" if mailbox else ""
-
-
-def unsubscribe(token: str) -> int:
-    """Turn off one saved search (or all of a member's); raises signing.BadSignature."""
-    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    searches = SavedSearch.objects.filter(user_id=data["u"])
-    if data["s"]:
-        searches = searches.filter(pk=data["s"])
-    changed = searches.update(is_active=False, updated_at=timezone.now())
-    from members.matching import saved_searches_changed
-
-    saved_searches_changed()
-    return changed
 
 
 def _contacts_for(delivery: AlertDelivery, contacts, rights) -> tuple[bool, list]:
@@ -258,8 +244,7 @@ def _message(delivery: AlertDelivery, rights):
     values = contact_values(contacts)
     visible, contact_rows = _contacts_for(delivery, contacts, rights)
     terms = [r["term"] for r in delivery.reasons if r["term"]]
-    first_search = delivery.reasons[0]["search"] if len(delivery.reasons) == 1 else None
-    token = unsubscribe_token(delivery.user_id, first_search)
+    token = unsubscribe_token(user_id=delivery.user_id, reasons=delivery.reasons)
     unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
     # View data only, never the delivery or bulletin rows (portal/tests/gating_guard.py).
     # A reason may name a project or organisation cut from a body: masked like the title.
@@ -290,15 +275,31 @@ def _message(delivery: AlertDelivery, rights):
     return message
 
 
+# A claimed delivery is left to its worker this long. Longer than the task's hard time
+# limit (CELERY_TASK_TIME_LIMIT, 300 s), after which the worker process is killed: a live
+# worker is done with the row by then, so only a dead worker's claims run out.
+CLAIM_SECONDS = 600
+
+
 def alerts_send(*, delivery_ids) -> dict:
-    """Send pending instant deliveries once each; returns counts by outcome.
+    """Send pending instant deliveries; returns counts by outcome.
 
     The batch's deliveries, bulletins, contacts and members' current plans are read up
-    front (a handful of queries, so entitlement is as of this send). Then each delivery is
-    claimed, sent and marked in its own short transaction (SELECT … FOR UPDATE SKIP LOCKED
-    on that row, re-checking it is still pending): another worker holding the row skips
-    it, a row already sent is skipped, and a worker killed mid-batch leaves only unsent
-    rows pending. One SMTP connection serves the whole batch."""
+    front (a handful of queries, so entitlement is as of this send). Then, one delivery at
+    a time: a short transaction claims it (SELECT … FOR UPDATE SKIP LOCKED, still pending
+    and not claimed by a live worker: set claimed_at, count the attempt) and commits; the
+    message goes out over the batch's SMTP connection with no row locked, so a slow or
+    hung SMTP server never holds up other workers, the sweeper or the admin; a second
+    short UPDATE records sent / failed / still pending and clears the claim.
+
+    Another worker given the same ids skips a claimed or sent row, so two workers do not
+    send one alert twice. A worker that dies leaves at most the row it was sending
+    claimed: the rest of its batch is unclaimed and goes out when the task is redelivered
+    or the sweeper re-enqueues it. That one row is the at-least-once case: if the server
+    had already accepted the message (the crash came between its "250" and the mark), the
+    row is still pending, and once its claim runs out (CLAIM_SECONDS) the sweeper sends it
+    again, so the member gets a duplicate. Nothing can tell that case from a crash before
+    the server accepted, and losing an alert is worse than sending one twice."""
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     ids = list(dict.fromkeys(delivery_ids))
     rows = {
@@ -314,23 +315,14 @@ def alerts_send(*, delivery_ids) -> dict:
             row = rows.get(delivery_id)
             if row is None:
                 continue  # sent already (or not instant) when the batch was read
-            with transaction.atomic():
-                attempts = (
-                    AlertDelivery.objects.select_for_update(skip_locked=True)
-                    .filter(pk=delivery_id, status=AlertDelivery.Status.PENDING)
-                    .values_list("attempts", flat=True)
-                    .first()
-                )
-                if attempts is None:
-                    continue  # sent meanwhile, or another worker has it
-                row.attempts = attempts + 1
-                outcome = _send_one(row, users.get(row.user_id), connection)
-                AlertDelivery.objects.filter(pk=row.pk).update(
-                    status=row.status,
-                    attempts=row.attempts,
-                    last_error=row.last_error,
-                    sent_at=row.sent_at,
-                )
+            attempts = _claim(delivery_id)
+            if attempts is None:
+                continue  # sent meanwhile, or another worker has it
+            row.attempts = attempts
+            outcome = _send_one(row, users.get(row.user_id), connection)
+            AlertDelivery.objects.filter(pk=row.pk, status=AlertDelivery.Status.PENDING).update(
+                status=row.status, last_error=row.last_error, sent_at=row.sent_at, claimed_at=None
+            )
             if outcome == "transient":
                 raise TransientSendError(row.last_error)
             counts[outcome] += 1
@@ -338,6 +330,28 @@ def alerts_send(*, delivery_ids) -> dict:
         with contextlib.suppress(OSError, smtplib.SMTPException):
             connection.close()
     return counts
+
+
+def _claimable() -> Q:
+    # The database's clock, not the workers': they may run on several machines.
+    expired = Now() - datetime.timedelta(seconds=CLAIM_SECONDS)
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired)
+
+
+def _claim(delivery_id: int) -> int | None:
+    """Take a pending delivery for this worker, committed at once; its attempts, or None
+    when it is sent, locked or claimed by another worker."""
+    with transaction.atomic():
+        attempts = (
+            AlertDelivery.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(), pk=delivery_id, status=AlertDelivery.Status.PENDING)
+            .values_list("attempts", flat=True)
+            .first()
+        )
+        if attempts is None:
+            return None
+        AlertDelivery.objects.filter(pk=delivery_id).update(claimed_at=Now(), attempts=attempts + 1)
+    return attempts + 1
 
 
 def _send_one(row: AlertDelivery, user, connection) -> str:
@@ -431,7 +445,9 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
         for row in rows:
             name = next(r["name"] for r in row.reasons if r.get("search") in search_ids)
             groups.setdefault(name, []).append(_digest_item(row))
-        token = unsubscribe_token(user_id, None)
+        # The link turns off the searches this digest was sent for, not every search.
+        sent_for = [r for row in rows for r in row.reasons if r.get("search") in search_ids]
+        token = unsubscribe_token(user_id=user_id, reasons=sent_for)
         unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
         message = build_email(
             "digest",
@@ -469,10 +485,14 @@ def _digest_item(row: AlertDelivery) -> dict:
 
 
 def alerts_requeue_pending(*, older_than_minutes: int = 10) -> list[int]:
-    """Instant deliveries still pending after a while (a lost task, a broker restart)."""
+    """Instant deliveries still pending after a while (a lost task, a broker restart, a
+    dead worker's claim run out)."""
     before = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
     return list(
         AlertDelivery.objects.filter(
-            status=AlertDelivery.Status.PENDING, instant=True, created_at__lt=before
+            _claimable(),
+            status=AlertDelivery.Status.PENDING,
+            instant=True,
+            created_at__lt=before,
         ).values_list("pk", flat=True)[:5000]
     )

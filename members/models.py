@@ -294,6 +294,9 @@ class AlertDelivery(models.Model):
     last_error = models.CharField(_("错误"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("匹配时间"), auto_now_add=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    # Set while a worker sends it (members.alerts claims rows in a short transaction and
+    # talks SMTP holding no lock); others leave it alone until the claim runs out.
+    claimed_at = models.DateTimeField(_("领取发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("提醒发送记录")

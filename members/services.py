@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+import smtplib
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
@@ -17,7 +18,9 @@ from portal.emails import build_email
 logger = logging.getLogger(__name__)
 
 MAX_MONTHS = 60
-REMINDER_DAYS = (7, 1)
+# Each reminder covers the days down to the next one: a reminder the job could not send
+# (SMTP down, the job not run) goes out at the next run while it still says something true.
+REMINDER_WINDOWS = {7: 2, 1: 0}  # days before the end -> last day it may still be sent
 
 
 class MembershipError(ValueError):
@@ -93,36 +96,82 @@ def subscription_end_early(*, subscription: Subscription, reason: str, by: User 
 class DailyReport:
     expired: int
     reminders_sent: int
+    reminders_left: int = 0  # not sent (SMTP down or refused): the next run tries again
 
 
 def subscriptions_daily(*, today: datetime.date | None = None) -> DailyReport:
     """Mark lapsed periods and send renewal reminders 7 and 1 days before the end.
 
-    Each reminder is claimed by a conditional UPDATE before it is sent, so running the
-    job twice (or on two beat hosts) sends nothing new. A member whose next period is
-    already booked gets no reminder."""
+    A reminder is marked sent only once the SMTP server has accepted it, so an outage
+    leaves it for the next run (which says the days really left). Each is sent holding its
+    subscription row (FOR UPDATE SKIP LOCKED: one row, one message), so two runs at once
+    cannot both send it. A crash after the server accepted a reminder and before its mark
+    commits sends that reminder again at the next run: at-least-once, not exactly-once.
+    A member whose next period is already booked gets no reminder."""
     today = today or timezone.localdate()
     expired = Subscription.objects.filter(
         status=Subscription.Status.ACTIVE, ends_on__lt=today
     ).update(status=Subscription.Status.EXPIRED)
-    sent = 0
-    for days in REMINDER_DAYS:
+    due = []
+    for days, last in REMINDER_WINDOWS.items():
         field = f"reminded_{days}_at"
-        due = Subscription.objects.filter(
-            status=Subscription.Status.ACTIVE,
-            ends_on=today + datetime.timedelta(days=days),
-            **{f"{field}__isnull": True},
-        ).select_related("user", "plan")
-        for subscription in due:
-            if _renewed(subscription):
-                continue
-            claimed = Subscription.objects.filter(
-                pk=subscription.pk, **{f"{field}__isnull": True}
-            ).update(**{field: timezone.now()})
-            if claimed:
+        window = (today + datetime.timedelta(days=last), today + datetime.timedelta(days=days))
+        due += [
+            (subscription, field)
+            for subscription in Subscription.objects.filter(
+                status=Subscription.Status.ACTIVE,
+                ends_on__range=window,
+                **{f"{field}__isnull": True},
+            ).select_related("user", "plan")
+            if not _renewed(subscription)
+        ]
+    sent = left = 0
+    for position, (subscription, field) in enumerate(due):
+        try:
+            sent += _remind(subscription, field=field, days=(subscription.ends_on - today).days)
+        except _Refused:
+            left += 1
+        except _SmtpDown:
+            # The rest would each wait on the same dead server: all wait for the next run.
+            left += len(due) - position
+            break
+    if left:
+        logger.warning("renewal reminders: %s not sent, left for the next run", left)
+    return DailyReport(expired=expired, reminders_sent=sent, reminders_left=left)
+
+
+class _SmtpDown(Exception):
+    pass
+
+
+class _Refused(Exception):
+    pass
+
+
+def _remind(subscription: Subscription, *, field: str, days: int) -> int:
+    """1 if this reminder went out now; 0 if another run has it, or there is no address."""
+    with transaction.atomic():
+        mine = (
+            Subscription.objects.select_for_update(skip_locked=True)
+            .filter(pk=subscription.pk, **{f"{field}__isnull": True})
+            .exists()
+        )
+        if not mine:
+            return 0
+        if subscription.user.email:
+            try:
                 _send_reminder(subscription, days)
-                sent += 1
-    return DailyReport(expired=expired, reminders_sent=sent)
+            except smtplib.SMTPRecipientsRefused as exc:
+                logger.warning("renewal reminder %s refused: %s", subscription.pk, exc)
+                raise _Refused from exc
+            except smtplib.SMTPResponseException as exc:
+                logger.warning("renewal reminder %s not sent: %s", subscription.pk, exc)
+                raise (_Refused if exc.smtp_code >= 500 else _SmtpDown) from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                logger.warning("renewal reminder %s not sent: %s", subscription.pk, exc)
+                raise _SmtpDown from exc
+        Subscription.objects.filter(pk=subscription.pk).update(**{field: timezone.now()})
+    return 1 if subscription.user.email else 0
 
 
 def _renewed(subscription: Subscription) -> bool:
@@ -136,8 +185,6 @@ def _renewed(subscription: Subscription) -> bool:
 
 
 def _send_reminder(subscription: Subscription, days: int) -> None:
-    if not subscription.user.email:
-        return
     build_email(
         "renewal_reminder",
         to=[subscription.user.email],

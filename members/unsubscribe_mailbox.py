@@ -3,7 +3,8 @@
 Mail clients that unsubscribe by email send a message to ALERTS_UNSUBSCRIBE_MAILBOX with the
 subject "unsubscribe <signed token>" (the header's mailto: link). The domain's MX (or a
 relay) delivers it here; the token is checked exactly as the one-click link's is, and a
-bad or altered token changes nothing. Only the unsubscribe address is accepted."""
+bad, altered, expired or stale token changes nothing. Only the unsubscribe address is
+accepted."""
 
 import logging
 import re
@@ -26,17 +27,21 @@ def token_from(message_bytes: bytes) -> str | None:
 
 
 def unsubscribe_by_mail(message_bytes: bytes) -> int:
-    """Searches turned off by one message (0 for a message without a valid token)."""
-    from members.alerts import unsubscribe
+    """Searches turned off and follows dropped by one message (0 for a message without a
+    valid token, or with an expired or stale one: those change nothing)."""
+    from members.unsubscribe_links import unsubscribe_apply
 
     token = token_from(message_bytes)
     if not token:
         return 0
     try:
-        return unsubscribe(token)
+        result = unsubscribe_apply(token=token)
     except signing.BadSignature:
         logger.warning("unsubscribe mail with an invalid token ignored")
         return 0
+    if not result.changed:
+        logger.info("unsubscribe mail changed nothing: %s link", result.state)
+    return result.changed
 
 
 class Handler:
@@ -52,5 +57,5 @@ class Handler:
         changed = await sync_to_async(unsubscribe_by_mail, thread_sensitive=False)(
             envelope.original_content or envelope.content
         )
-        logger.info("unsubscribe mail from %s: %s searches off", envelope.mail_from, changed)
+        logger.info("unsubscribe mail from %s: %s alerts off", envelope.mail_from, changed)
         return "250 OK"  # accepted either way: senders cannot probe tokens

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import alerts, follows, saved_searches, selectors, services
+from members import follows, saved_searches, selectors, services, unsubscribe_links
 from members import sms_optin as sms_optin_service
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
 from members.models import SavedSearch
@@ -171,17 +171,25 @@ def saved_search_delete(request, pk: int):
 @csrf_exempt  # RFC 8058 one-click: mail clients POST without our cookies or token
 @require_http_methods(["GET", "POST"])
 def alerts_unsubscribe(request, token: str):
-    """GET shows a button (link scanners fetch GETs); POST unsubscribes, no login needed."""
+    """GET names what the link turns off and shows a button (link scanners fetch GETs);
+    POST turns it off, no login needed. An expired or stale link changes nothing and
+    offers to sign in and manage alerts instead."""
     from django.core import signing
 
     try:
-        signing.loads(token, salt=alerts.UNSUBSCRIBE_SALT)
+        if request.method == "POST":
+            result = unsubscribe_links.unsubscribe_apply(token=token)
+        else:
+            result = unsubscribe_links.unsubscribe_check(token=token)
     except signing.BadSignature:
         return render(request, "members/unsubscribe.html", {"invalid": True}, status=400)
-    if request.method == "POST":
-        alerts.unsubscribe(token)
-        return render(request, "members/unsubscribe.html", {"done": True})
-    return render(request, "members/unsubscribe.html", {"token": token})
+    gone = result.state in (unsubscribe_links.State.STALE, unsubscribe_links.State.EXPIRED)
+    context = {
+        "result": result,
+        "login_url": reverse("account_login") + "?next=" + reverse("member-account"),
+        "max_age_days": unsubscribe_links.MAX_AGE.days,
+    }
+    return render(request, "members/unsubscribe.html", context, status=410 if gone else 200)
 
 
 @login_required

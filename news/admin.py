@@ -332,9 +332,13 @@ class ProjectAdmin(admin.ModelAdmin):
         form.fields["target"].queryset = queryset
         if form.is_valid():
             target = form.cleaned_data["target"]
-            for source in projects:
-                if source.pk != target.pk:
-                    linking.project_merge(source=source, target=target, by=request.user)
+            try:
+                for source in projects:
+                    if source.pk != target.pk:
+                        linking.project_merge(source=source, target=target, by=request.user)
+            except linking.ProjectMergeError as exc:  # another merge got there first
+                self.message_user(request, str(exc), messages.ERROR)
+                return None
             self.message_user(
                 request, _("已合并到“%(name)s”。") % {"name": target.name}, messages.SUCCESS
             )

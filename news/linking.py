@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from news import contact_patterns as patterns
 from news.models import (
@@ -459,25 +460,48 @@ def project_link(*, bulletin: Bulletin, project: Project) -> None:
     link_bulletins([bulletin], forced={bulletin.pk: project})
 
 
+class ProjectMergeError(ValueError):
+    """A merge that cannot be done; the message (Chinese, for staff) says why."""
+
+
 def project_merge(*, source: Project, target: Project, by=None) -> ProjectMerge:
-    """Move everything of `source` into `target`; `source` stays as a pointer to it."""
+    """Move everything of `source` into `target`; `source` stays as a pointer to it.
+
+    Both project rows are locked and read again before anything moves, lower id first so
+    that two merges of one pair (in either direction) wait for each other rather than
+    deadlock: a source merged meanwhile, or a target that was itself merged, is refused
+    with the reason. A party or contact both projects have becomes one row, seen from
+    the earliest first_seen to the newest last_seen."""
     if source.pk == target.pk:
-        raise ValueError("不能把项目合并到它自己。")
-    if source.merged_into_id:
-        raise ValueError(f"项目“{source}”已合并过。")
+        raise ProjectMergeError(_("不能把项目合并到它自己。"))
     with transaction.atomic():
+        locked = {
+            pk: Project.objects.select_for_update().get(pk=pk)
+            for pk in sorted((source.pk, target.pk))
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id:
+            raise ProjectMergeError(
+                _("项目“%(name)s”已合并到“%(into)s”,不能再次合并。")
+                % {"name": source.name, "into": _final(source).name}
+            )
+        if target.merged_into_id:
+            raise ProjectMergeError(
+                _("不能合并到项目“%(name)s”:它已合并到“%(into)s”,请选择“%(into)s”作为目标。")
+                % {"name": target.name, "into": _final(target).name}
+            )
         moved = {"bulletins": Bulletin.objects.filter(project=source).update(project=target)}
         moved["stage_changes"] = ProjectStageChange.objects.filter(project=source).update(
             project=target
         )
-        moved["parties"] = _move_unique(
+        moved["parties"] = _fold_into(
             ProjectParty.objects.filter(project=source),
             target,
             lambda p: ProjectParty.objects.filter(
                 project=target, organization=p.organization_id, role=p.role
             ),
         )
-        moved["contacts"] = _move_unique(
+        moved["contacts"] = _fold_into(
             ProjectContact.objects.filter(project=source),
             target,
             lambda c: ProjectContact.objects.filter(project=target, identity=c.identity),
@@ -497,13 +521,41 @@ def project_merge(*, source: Project, target: Project, by=None) -> ProjectMerge:
     return record
 
 
-def _move_unique(rows, target, existing) -> int:
+def _final(project: Project) -> Project:
+    """Where a merged project's bulletins are now (merges can chain)."""
+    seen = {project.pk}
+    while project.merged_into_id and project.merged_into_id not in seen:
+        seen.add(project.merged_into_id)
+        project = Project.objects.get(pk=project.merged_into_id)
+    return project
+
+
+def _fold_into(rows, target, existing) -> int:
+    """Move rows to `target`; a row the target has already is folded into its own (seen
+    from the earlier first sighting to the later last one) and deleted. Returns moved."""
     moved = 0
     for row in rows:
-        if existing(row).exists():
-            row.delete()  # the target already has it
-        else:
+        kept = existing(row).first()
+        if kept is None:
             row.project = target
             row.save(update_fields=["project"])
             moved += 1
+            continue
+        changed = []
+        if row.first_seen < kept.first_seen:
+            kept.first_seen, kept.first_bulletin_id = row.first_seen, row.first_bulletin_id
+            changed += ["first_seen", "first_bulletin"]
+        if row.last_seen > kept.last_seen:
+            kept.last_seen = row.last_seen
+            changed.append("last_seen")
+            if hasattr(kept, "last_bulletin_id"):
+                kept.last_bulletin_id = row.last_bulletin_id
+                changed.append("last_bulletin")
+        for name in ("title", "phone", "mobile", "email"):  # contacts: fill what is missing
+            if hasattr(kept, name) and not getattr(kept, name) and getattr(row, name):
+                setattr(kept, name, getattr(row, name))
+                changed.append(name)
+        if changed:
+            kept.save(update_fields=changed)
+        row.delete()
     return moved

@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 application = get_asgi_application()
+
+from portal.checks import require_secret_key  # noqa: E402  (needs the settings above)
+
+require_secret_key()  # with DEBUG off, an embedded or placeholder key stops the server

@@ -1,20 +1,24 @@
 """Two real worker processes on one broker and database: every alert goes out once."""
 
+import datetime
 import os
+import secrets
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db.models import F
 
 from members.models import AlertDelivery
 from members.tests.factories import paid_member
+from members.tests.task_events import with_result
 from news.tests.factories import BulletinFactory
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def _worker(env, name):
@@ -48,35 +52,23 @@ def test_two_worker_processes_send_each_alert_once(smtp_server):
         AlertDelivery.objects.create(user=member, bulletin=b, reasons=[], instant=True).pk
         for b in bulletins
     ]
-    database = settings.DATABASES["default"]
     port = settings.MAILERS["default"]["OPTIONS"]["port"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-        "CACHE_URL": "locmemcache://",
-    }
+    env = _worker_env(settings, port)
     app.control.purge()
     workers = [_worker(env, "one"), _worker(env, "two")]
     try:
         from members.tasks import alerts_send
 
         # Every delivery is enqueued twice, in differently cut batches, for both workers.
-        for start in range(0, len(ids), 10):
-            alerts_send.delay(ids[start : start + 10])
-        for start in range(5, len(ids), 10):
-            alerts_send.delay(ids[start : start + 10])
-        alerts_send.delay(ids[:5])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if AlertDelivery.objects.filter(status="sent").count() == len(ids):
-                break
-            time.sleep(0.3)
-        time.sleep(2)  # let any duplicate arrive
+        batches = [ids[start : start + 10] for start in range(0, len(ids), 10)]
+        batches += [ids[start : start + 10] for start in range(5, len(ids), 10)]
+        batches.append(ids[:5])
+        results = [
+            with_result(alerts_send, batch, backend_url=env["CELERY_RESULT_BACKEND"])
+            for batch in batches
+        ]
+        for result in results:
+            result.get(timeout=60)  # every task has finished: nothing more can arrive
     finally:
         for worker in workers:
             worker.terminate()
@@ -91,8 +83,10 @@ def test_two_worker_processes_send_each_alert_once(smtp_server):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_killed_mid_batch_then_restarted_sends_each_alert_once(settings):
     """SIGKILL the worker while it waits on the SMTP server's answer to recipient #8: the
-    seven before are sent and marked (each in its own commit); after a restart the
-    sweeper re-enqueues the rest, and every alert has arrived exactly once."""
+    seven before are sent and marked (each in its own commit), #8 stays claimed, the rest
+    untouched. After a restart the sweeper re-enqueues the twelve unclaimed ones at once
+    and #8 once its claim has run out (the worker may have died after the server took
+    it), and every alert has arrived exactly once."""
     import asyncio
     import email
     import email.policy
@@ -138,17 +132,8 @@ def test_worker_killed_mid_batch_then_restarted_sends_each_alert_once(settings):
         AlertDelivery.objects.create(user=member, bulletin=b, reasons=[], instant=True).pk
         for b in BulletinFactory.create_batch(20)
     ]
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{database['NAME']}"
-        ),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-        "CACHE_URL": "locmemcache://",
-    }
+    env = _worker_env(settings, port)
+    backend = env["CELERY_RESULT_BACKEND"]
     app.control.purge()
     worker = _worker(env, "doomed")
     try:
@@ -157,15 +142,21 @@ def test_worker_killed_mid_batch_then_restarted_sends_each_alert_once(settings):
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=20)
         assert AlertDelivery.objects.filter(status="sent").count() == kill_at - 1
+        in_flight = AlertDelivery.objects.get(pk=ids[kill_at - 1])
+        assert in_flight.status == "pending" and in_flight.claimed_at is not None
         worker = _worker(env, "restarted")
-        for batch in [alerts.alerts_requeue_pending(older_than_minutes=0)]:
-            alerts_send.delay(batch)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if AlertDelivery.objects.filter(status="sent").count() == len(ids):
-                break
-            time.sleep(0.3)
-        time.sleep(1)
+        # The sweeper leaves the dead worker's claim alone until it runs out …
+        requeued = alerts.alerts_requeue_pending(older_than_minutes=0)
+        assert sorted(requeued) == sorted(ids[kill_at:])
+        with_result(alerts_send, requeued, backend_url=backend).get(timeout=60)
+        assert AlertDelivery.objects.filter(status="sent").count() == len(ids) - 1
+        # … then sends that one too.
+        AlertDelivery.objects.filter(pk=in_flight.pk).update(
+            claimed_at=F("claimed_at") - datetime.timedelta(seconds=alerts.CLAIM_SECONDS)
+        )
+        requeued = alerts.alerts_requeue_pending(older_than_minutes=0)
+        assert requeued == [in_flight.pk]
+        with_result(alerts_send, requeued, backend_url=backend).get(timeout=60)
     finally:
         worker.terminate()
         worker.wait(timeout=20)
@@ -174,3 +165,21 @@ def test_worker_killed_mid_batch_then_restarted_sends_each_alert_once(settings):
     received = Counter(m["X-Alert-Delivery"] for m in handler.messages)
     assert set(received) == {str(i) for i in ids}
     assert max(received.values()) == 1, received.most_common(3)
+
+
+def _worker_env(settings, smtp_port: int) -> dict:
+    """The environment of a worker process on the test database, broker and SMTP server;
+    task results (when a test asks for them) go to the broker's Redis."""
+    database = settings.DATABASES["default"]
+    return {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{database['NAME']}"
+        ),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_BROKER_URL,
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "CACHE_URL": "locmemcache://",
+        "SECRET_KEY": WORKER_SECRET_KEY,  # DEBUG is off: the worker refuses the embedded one
+    }

@@ -1,6 +1,8 @@
 """Saved searches and alerts: matching, deliveries, instant emails, unsubscribe."""
 
+import contextlib
 import datetime
+import itertools
 import socket
 import time
 
@@ -10,9 +12,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from members import alerts, services
+from members import alerts, services, unsubscribe_links
 from members.models import AlertDelivery, ContactReveal, SavedSearch, Subscription
 from members.tests.factories import UserFactory, paid_member
+from members.tests.task_events import tasks_settled
+from members.unsubscribe_links import unsubscribe_token
 from news.models import Bulletin
 from news.services import bulletin_set_status
 from news.tests.factories import BulletinFactory, ContactFactory, category, region
@@ -156,10 +160,11 @@ def test_publishing_sends_one_alert_email_through_the_worker(celery_worker, smtp
     _search(member, "管廊订阅", "管廊", frequency="instant")
     _search(member, "镇江", "镇江", frequency="instant")
     bulletin = _draft()
-    bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.PUBLISHED)
-    [message] = smtp_server.wait_for(1)
-    time.sleep(1)  # nothing else may arrive
-    assert len(smtp_server.messages) == 1
+    with tasks_settled() as tasks:
+        bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.PUBLISHED)
+        ran = tasks.wait()  # matching, and every send it enqueued, has finished
+    assert "members.tasks.alerts_send" in ran
+    [message] = smtp_server.messages  # SMTP is synchronous: all that was sent is here
     assert message["To"] == "lead@example.cn"
     assert "镇江新区综合管廊工程" in message["Subject"]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -217,6 +222,85 @@ def test_smtp_down_then_up_delivers_once(settings, smtp_server):
     assert AlertDelivery.objects.get().attempts == 2
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_no_row_lock_is_held_while_the_smtp_server_takes_its_time(settings):
+    """While the server sits on the message, the delivery row is claimed (committed, so
+    another worker leaves it) but not locked: staff, the sweeper and other workers carry
+    on. The claim and the outcome are each their own short transaction."""
+    import threading
+
+    from django.db import connection
+
+    member = paid_member(slug="custom")
+    _search(member, "管廊", "管廊", frequency="instant")
+    [delivery_id] = alerts.alerts_match(
+        bulletin_ids=[BulletinFactory(title="综合管廊工程招标公告").pk]
+    )
+    in_data, release = threading.Event(), threading.Event()
+    with _slow_smtp(settings, in_data, release) as received:
+        sender = threading.Thread(target=_send_in_thread, args=([delivery_id],))
+        sender.start()
+        try:
+            assert in_data.wait(15), "the message never reached the server"
+            with transaction.atomic():  # NOWAIT: fails at once if the sender held the row
+                AlertDelivery.objects.select_for_update(nowait=True).get(pk=delivery_id)
+            claimed = AlertDelivery.objects.get(pk=delivery_id)
+            assert claimed.claimed_at is not None and claimed.attempts == 1
+            assert claimed.status == AlertDelivery.Status.PENDING
+            # A second worker given the same id skips it rather than send it again.
+            assert alerts.alerts_send(delivery_ids=[delivery_id])["sent"] == 0
+        finally:
+            release.set()
+            sender.join(20)
+    connection.close()
+    delivery = AlertDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == AlertDelivery.Status.SENT and delivery.claimed_at is None
+    assert len(received) == 1
+
+
+def _send_in_thread(ids):
+    from django.db import connection
+
+    try:
+        alerts.alerts_send(delivery_ids=ids)
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def _slow_smtp(settings, in_data, release):
+    """An SMTP server that holds each message at DATA until `release` is set."""
+    import asyncio
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            in_data.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    port = _closed_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 30},
+        }
+    }
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
 def test_entitlement_is_checked_at_send_time(smtp_server):
     member = paid_member(slug="custom")
     _search(member, "管廊", "管廊", frequency="instant")
@@ -224,9 +308,21 @@ def test_entitlement_is_checked_at_send_time(smtp_server):
     ids = alerts.alerts_match(bulletin_ids=[bulletin.pk])
     services.subscription_end_early(subscription=member.subscriptions.get(), reason="退款", by=None)
     assert alerts.alerts_send(delivery_ids=ids)["skipped"] == 1
+    # The row reached its final state and the send returned: a message sent would have
+    # been answered "250" by the server, after it had stored it.
     assert AlertDelivery.objects.get().status == AlertDelivery.Status.SKIPPED
-    time.sleep(0.3)
     assert smtp_server.messages == []
+
+
+def _token(member, *searches, follows=()):
+    reasons = [{"search": s.pk} for s in searches] + [{"follow": f.pk} for f in follows]
+    return unsubscribe_token(user_id=member.pk, reasons=reasons)
+
+
+def _unsubscribe_path(message) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(message["List-Unsubscribe"].split(",")[0].strip(" <>")).path
 
 
 class TestUnsubscribe:
@@ -234,7 +330,7 @@ class TestUnsubscribe:
         member = paid_member(slug="custom")
         one = _search(member, "一", "管廊")
         other = _search(member, "二", "道路")
-        url = reverse("alerts-unsubscribe", args=[alerts.unsubscribe_token(member.pk, one.pk)])
+        url = reverse("alerts-unsubscribe", args=[_token(member, one)])
         client = Client(enforce_csrf_checks=True)
         page = client.get(url)
         assert page.status_code == 200 and "确认退订" in page.content.decode()
@@ -245,22 +341,111 @@ class TestUnsubscribe:
         other.refresh_from_db()
         assert not one.is_active and other.is_active
 
-    def test_all_searches_at_once(self):
+    def test_an_alert_for_two_searches_turns_off_those_two_and_names_them(self, smtp_server):
+        member = paid_member(slug="custom")
+        pipes = _search(member, "管廊订阅", "管廊", frequency="instant")
+        zhenjiang = _search(member, "镇江订阅", "镇江", frequency="instant")
+        roads = _search(member, "道路订阅", "道路", frequency="instant")
+        bulletin = _draft()
+        bulletin.status = Bulletin.Status.PUBLISHED
+        bulletin.save()
+        alerts.alerts_send(delivery_ids=alerts.alerts_match(bulletin_ids=[bulletin.pk]))
+        [message] = smtp_server.wait_for(1)
+        path = _unsubscribe_path(message)
+        page = Client().get(path).content.decode()
+        assert "订阅:管廊订阅" in page and "订阅:镇江订阅" in page and "道路订阅" not in page
+        done = Client().post(path).content.decode()
+        assert "已退订" in done and "订阅:管廊订阅" in done and "订阅:镇江订阅" in done
+        for search in (pipes, zhenjiang, roads):
+            search.refresh_from_db()
+        assert not pipes.is_active and not zhenjiang.is_active
+        assert roads.is_active  # the email was not sent for it
+
+    def test_a_digest_link_turns_off_the_digests_searches_only(self, smtp_server):
+        member = paid_member(slug="query")
+        roads = _search(member, "道路", "道路", frequency="daily", digest_hour=9)
+        evening = _search(member, "隧道", "隧道", frequency="daily", digest_hour=18)
+        alerts.alerts_match(bulletin_ids=[BulletinFactory(title="镇江道路改造工程招标公告").pk])
+        nine = timezone.make_aware(datetime.datetime(2026, 11, 26, 9, 0))
+        assert alerts.alerts_send_digests(now=nine) == 1
+        [message] = smtp_server.wait_for(1)
+        assert "订阅:道路" in Client().post(_unsubscribe_path(message)).content.decode()
+        roads.refresh_from_db(), evening.refresh_from_db()
+        assert not roads.is_active and evening.is_active
+
+    def test_a_link_older_than_60_days_changes_nothing_and_offers_to_sign_in(self):
+        from unittest import mock
+
+        from django.core import signing
+
+        member = paid_member(slug="custom")
+        search = _search(member, "管廊", "管廊")
+        sixty_one_days = 61 * 24 * 3600
+        with mock.patch("time.time", return_value=time.time() - sixty_one_days):
+            tokens = [
+                _token(member, search),
+                # the links of emails sent before tokens named searches expire too
+                signing.dumps({"u": member.pk, "s": search.pk}, salt=unsubscribe_links.SALT),
+            ]
+        for token, method in itertools.product(tokens, (Client().get, Client().post)):
+            response = method(reverse("alerts-unsubscribe", args=[token]))
+            html = response.content.decode()
+            assert response.status_code == 410 and "已过期" in html and "确认退订" not in html
+            assert reverse("account_login") in html and "登录并管理提醒" in html
+        search.refresh_from_db()
+        assert search.is_active
+        fresh = reverse("alerts-unsubscribe", args=[_token(member, search)])
+        assert Client().post(fresh).status_code == 200  # 59 days would still do
+
+    def test_a_link_for_a_search_changed_since_the_email_changes_nothing(self, client):
+        member = paid_member(slug="custom")
+        search = _search(member, "管廊", "管廊")
+        link = reverse("alerts-unsubscribe", args=[_token(member, search)])
+        assert Client().post(link).status_code == 200
+        again = Client().post(link)  # a second click: already off, and it says so
+        assert again.status_code == 200 and "已退订" in again.content.decode()
+        # The member turns the search back on; last month's email must not undo that.
+        client.force_login(member)
+        data = {"name": "管廊", "query": "管廊", "frequency": "daily", "digest_hour": 8}
+        client.post(reverse("saved-search-edit", args=[search.pk]), {**data, "is_active": "on"})
+        search.refresh_from_db()
+        assert search.is_active
+        stale = Client().post(link)
+        html = stale.content.decode()
+        assert stale.status_code == 410 and "已被修改" in html and "登录并管理提醒" in html
+        search.refresh_from_db()
+        assert search.is_active
+
+    def test_a_link_from_before_tokens_named_searches_still_works_until_it_expires(self):
+        from django.core import signing
+
         member = paid_member(slug="custom")
         for name in ("一", "二"):
             _search(member, name, name)
-        Client().post(
-            reverse("alerts-unsubscribe", args=[alerts.unsubscribe_token(member.pk, None)])
-        )
+        every = signing.dumps({"u": member.pk, "s": 0}, salt=unsubscribe_links.SALT)
+        assert Client().post(reverse("alerts-unsubscribe", args=[every])).status_code == 200
         assert not SavedSearch.objects.filter(is_active=True).exists()
 
     def test_a_bad_or_altered_token_is_400_and_changes_nothing(self):
         member = paid_member(slug="custom")
         search = _search(member, "一", "管廊")
-        token = alerts.unsubscribe_token(member.pk, search.pk)
+        token = _token(member, search)
         for bad in ("nonsense", token[:-2] + ("AA" if not token.endswith("AA") else "BB")):
             response = Client().post(reverse("alerts-unsubscribe", args=[bad]))
             assert response.status_code == 400 and "无效" in response.content.decode()
+        search.refresh_from_db()
+        assert search.is_active
+
+    def test_mail_with_an_expired_token_changes_nothing(self):
+        from unittest import mock
+
+        from members.unsubscribe_mailbox import unsubscribe_by_mail
+
+        member = paid_member(slug="custom")
+        search = _search(member, "管廊", "管廊")
+        with mock.patch("time.time", return_value=time.time() - 61 * 24 * 3600):
+            token = _token(member, search)
+        assert unsubscribe_by_mail(f"Subject: unsubscribe {token}\r\n\r\n".encode()) == 0
         search.refresh_from_db()
         assert search.is_active
 
@@ -349,6 +534,13 @@ class TestFollows:
         [message] = smtp_server.wait_for(1)
         text = message.get_body(("plain",)).get_content()
         assert "关注项目:城北大道快速化改造工程" in text and "项目进入中标阶段" in text
+        # Its unsubscribe link stops following the project, and leaves saved searches be.
+        tunnels = _search(member, "隧道", "隧道")
+        done = Client().post(_unsubscribe_path(message)).content.decode()
+        assert "已退订" in done and "关注项目:城北大道快速化改造工程" in done
+        assert not member.follows.exists()
+        tunnels.refresh_from_db()
+        assert tunnels.is_active
 
     @staticmethod
     def captured_on_commit():

@@ -1,6 +1,8 @@
+import contextlib
 import datetime
 import http.cookiejar
 import json
+import socket
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +81,53 @@ def _subscription(ends_on, **kwargs):
     )
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _smtp_at(port: int) -> dict:
+    options = {"host": "127.0.0.1", "port": port, "timeout": 2}
+    return {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+    }
+
+
+@contextlib.contextmanager
+def _refusing_smtp(settings, *, refuse: str = "", data_answer: str = "250 OK"):
+    """An SMTP server on loopback that refuses one recipient (550) or answers DATA as told."""
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address == refuse:
+                return "550 5.1.1 mailbox unavailable"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            if data_answer.startswith("250"):
+                received.append(
+                    email.message_from_bytes(envelope.content, policy=email.policy.default)
+                )
+            return data_answer
+
+    port = _closed_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = _smtp_at(port)
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
 class TestDailyJob:
     def test_reminders_7_and_1_day_before_sent_once_each(self):
         week = _subscription(TODAY + datetime.timedelta(days=7))
@@ -93,6 +142,45 @@ class TestDailyJob:
         assert "1 天后到期" in by_to[day.user.email].subject
         html = by_to[day.user.email].alternatives[0].content
         assert "4000-156-001" in html and "/accounts/profile/" in html
+
+    def test_smtp_down_leaves_reminders_for_the_next_run(self, settings, smtp_server):
+        week = _subscription(TODAY + datetime.timedelta(days=7))
+        day = _subscription(TODAY + datetime.timedelta(days=1))
+        working = settings.MAILERS
+        settings.MAILERS = _smtp_at(_closed_port())
+        down = services.subscriptions_daily(today=TODAY)
+        assert (down.reminders_sent, down.reminders_left) == (0, 2)
+        assert not Subscription.objects.exclude(reminded_7_at=None, reminded_1_at=None).exists()
+        # The next run (the server is back) sends both, saying the days really left …
+        settings.MAILERS = working
+        tomorrow = TODAY + datetime.timedelta(days=1)
+        assert services.subscriptions_daily(today=tomorrow).reminders_sent == 2
+        subjects = {m["To"]: m["Subject"] for m in smtp_server.wait_for(2)}
+        assert "6 天后到期" in subjects[week.user.email]
+        assert "今天到期" in subjects[day.user.email]
+        # … once.
+        assert services.subscriptions_daily(today=tomorrow).reminders_sent == 0
+        assert len(smtp_server.messages) == 2
+
+    def test_a_refused_reminder_is_not_marked_and_the_others_go_out(self, settings):
+        refused = _subscription(
+            TODAY + datetime.timedelta(days=7), user=UserFactory(email="x@bad.cn")
+        )
+        fine = _subscription(TODAY + datetime.timedelta(days=7))
+        with _refusing_smtp(settings, refuse="x@bad.cn") as received:
+            report = services.subscriptions_daily(today=TODAY)
+        assert (report.reminders_sent, report.reminders_left) == (1, 1)
+        assert [m["To"] for m in received] == [fine.user.email]
+        refused.refresh_from_db(), fine.refresh_from_db()
+        assert refused.reminded_7_at is None and fine.reminded_7_at is not None
+
+    def test_a_server_answering_try_later_stops_the_run_and_marks_nothing(self, settings):
+        for _ in range(3):
+            _subscription(TODAY + datetime.timedelta(days=7))
+        with _refusing_smtp(settings, data_answer="451 4.3.0 try again later") as received:
+            report = services.subscriptions_daily(today=TODAY)
+        assert (report.reminders_sent, report.reminders_left, received) == (0, 3, [])
+        assert not Subscription.objects.exclude(reminded_7_at=None).exists()
 
     def test_a_booked_renewal_means_no_reminder(self):
         sub = _subscription(TODAY + datetime.timedelta(days=7))

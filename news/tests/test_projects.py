@@ -146,6 +146,139 @@ class TestMatching:
             linking.project_merge(source=b.project, target=a.project)
 
 
+def _project(name: str) -> Project:
+    return Project.objects.create(name=name, name_key=name)
+
+
+def _day(n: int) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime(2026, 3, n, 9, 0))
+
+
+class TestMerge:
+    def test_a_contact_and_a_party_both_have_are_seen_from_first_to_last(self):
+        target, source = _project("城东污水处理厂扩建工程"), _project("城东污水厂扩建")
+        owner = Organization.objects.create(name="镇江水务集团", name_key="镇江水务集团")
+        on = {day: BulletinFactory(title=f"3月{day}日公告") for day in (2, 5, 6, 7, 8, 20)}
+
+        def contact(project, first, last, **numbers):
+            ProjectContact.objects.create(
+                project=project,
+                person="周敏",
+                identity="周敏|051186000001",
+                first_seen=_day(first),
+                last_seen=_day(last),
+                first_bulletin=on[first],
+                last_bulletin=on[last],
+                **numbers,
+            )
+
+        def party(project, first, last):
+            ProjectParty.objects.create(
+                project=project,
+                organization=owner,
+                role=ProjectParty.Role.OWNER,
+                first_seen=_day(first),
+                last_seen=_day(last),
+                first_bulletin=on[first],
+            )
+
+        contact(target, 5, 8, phone="0511-86000001")
+        contact(source, 6, 20, mobile="13900000001")  # seen again since, in the other project
+        party(target, 5, 8)
+        party(source, 2, 7)  # named earlier, in the other project
+        linking.project_merge(source=source, target=target)
+        folded = ProjectContact.objects.get()
+        assert folded.project == target
+        assert (folded.first_seen, folded.last_seen) == (_day(5), _day(20))
+        assert (folded.first_bulletin, folded.last_bulletin) == (on[5], on[20])
+        assert (folded.phone, folded.mobile) == ("0511-86000001", "13900000001")
+        owner_row = ProjectParty.objects.get()
+        assert owner_row.project == target
+        assert (owner_row.first_seen, owner_row.last_seen) == (_day(2), _day(8))
+        assert owner_row.first_bulletin == on[2]
+
+    def test_a_target_that_was_itself_merged_is_refused_naming_where_it_went(self):
+        kept, gone, other = (
+            _project("港南路道路提升改造工程"),
+            _project("港南路改造"),
+            _project("港南路二期"),
+        )
+        linking.project_merge(source=gone, target=kept)
+        bulletin = BulletinFactory(project=other)
+        with pytest.raises(linking.ProjectMergeError) as refused:
+            linking.project_merge(source=other, target=gone)
+        assert "港南路改造" in str(refused.value) and "港南路道路提升改造工程" in str(refused.value)
+        bulletin.refresh_from_db()
+        assert bulletin.project == other and not Project.objects.get(pk=other.pk).merged_into
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_merge_waits_for_a_concurrent_merge_of_its_target_then_refuses():
+    """Staff merge S into T while another merge of T into X is under way: the first holds
+    S (the lower id, locked first) and waits for T; when T turns out merged, it refuses."""
+    import threading
+
+    from django.db import OperationalError, connection, transaction
+
+    source, target, elsewhere = _project("甲工程"), _project("乙工程"), _project("丙工程")
+    assert source.pk < target.pk
+    bulletin = BulletinFactory(project=source)
+    holding, finish, outcome = threading.Event(), threading.Event(), {}
+
+    def other_merge():  # holds T's row, as project_merge(T → X) does mid-way
+        try:
+            with transaction.atomic():
+                Project.objects.select_for_update().get(pk=target.pk)
+                Project.objects.filter(pk=target.pk).update(merged_into=elsewhere)
+                holding.set()
+                finish.wait(20)
+        finally:
+            connection.close()
+
+    def this_merge():
+        try:
+            linking.project_merge(source=source, target=target)
+        except Exception as exc:  # noqa: BLE001 - the test asserts which
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=other_merge), threading.Thread(target=this_merge)]
+    threads[0].start()
+    assert holding.wait(10)
+    threads[1].start()
+    try:
+        assert _waiting_on_a_lock(), "the merge did not wait for the project being merged"
+        with pytest.raises(OperationalError), transaction.atomic():
+            Project.objects.select_for_update(nowait=True).get(pk=source.pk)  # held by it
+    finally:
+        finish.set()
+        for thread in threads:
+            thread.join(20)
+    assert isinstance(outcome.get("error"), linking.ProjectMergeError), outcome
+    assert "乙工程" in str(outcome["error"]) and "丙工程" in str(outcome["error"])
+    bulletin.refresh_from_db()
+    assert bulletin.project_id == source.pk
+
+
+def _waiting_on_a_lock(timeout: float = 10.0) -> bool:
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
 class TestPages:
     @pytest.fixture
     def gangnan(self):

@@ -186,11 +186,39 @@ class TestPages:
         assert "4000-156-001" in html
 
     def test_membership_page(self, client):
-        html = client.get("/membership/").content.decode()
-        assert "标讯查询服务" in html and "标讯定制服务" in html and "4000-156-001" in html
+        """The plans on sale with what each gives and costs, and a way to apply for each
+        (the footer names both services on every page: not evidence of this one)."""
+        from members.models import Plan
 
-    def test_feedback_page(self, client):
-        assert "意见反馈" in client.get("/feedback/").content.decode()
+        Plan.objects.create(name="内部试用套餐", slug="trial", is_offered=False)
+        html = client.get("/membership/").content.decode()
+        offered = list(Plan.objects.filter(is_offered=True))
+        assert len(offered) == 3 and html.count('<section class="plan"') == 3
+        assert "内部试用套餐" not in html
+        for plan in offered:
+            assert f'<h2 id="plan-{plan.slug}">{plan.name}</h2>' in html
+            if plan.yearly_price_fen:
+                assert f"¥{plan.yearly_price_yuan} / 年" in html
+                assert f'href="/membership/apply/?plan={plan.pk}"' in html
+            if plan.sees_contacts:
+                assert f"查看项目联系人及联系方式,每日 {plan.daily_reveal_quota} 条" in html
+        assert "<h2>标讯查询服务</h2>" in html and "<h2>标讯定制服务</h2>" in html
+        assert "办理会员请致电咨询热线" in html
+
+    def test_feedback_page(self, client, settings):
+        """The feedback form itself: its kinds, the text to send, where else to write."""
+        settings.FEEDBACK_EMAIL = "feedback@example.cn"
+        html = client.get("/feedback/").content.decode()
+        assert "<h1>意见反馈</h1>" in html
+        form = re.search(
+            r'<form method="post" class="stacked feedback-form">.*?</form>', html, re.S
+        )
+        assert form is not None
+        for kind in ("信息纠错", "项目遗漏", "账号与会员", "其他"):
+            assert f">{kind}</" in form.group(0)
+        assert '<textarea name="content"' in form.group(0) and 'name="contact"' in form.group(0)
+        assert "提交反馈" in form.group(0)
+        assert 'href="mailto:feedback@example.cn"' in html
 
     def test_pages_send_strict_csp(self, client):
         csp = client.get("/").headers["Content-Security-Policy"]
