@@ -9,8 +9,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from members.alerts import alerts_enqueue
 from news import linking, services
+from news.events import bulletins_announce
 from news.importing.jobs import import_job_create, import_job_report
 from news.importing.pipeline import run_import
 from news.importing.sources import sources_from_upload
@@ -127,7 +127,7 @@ class BulletinAdmin(admin.ModelAdmin):
         bulletin = form.instance
         published = bulletin.status == Bulletin.Status.PUBLISHED
         if published and (not change or form.initial.get("status") != bulletin.status):
-            alerts_enqueue([bulletin.pk])  # newly published: match saved searches
+            bulletins_announce([bulletin.pk])  # newly published: alerts match it
         if bulletin.project_id:
             linking.project_link(bulletin=bulletin, project=bulletin.project)
         elif "project" in form.changed_data:

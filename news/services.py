@@ -22,12 +22,12 @@ def bulletin_set_status(*, bulletin_ids: Sequence[int], status: str) -> int:
         changed = rows.update(status=status, updated_at=timezone.now())
         invalidate_pages_after_commit()  # .update() sends no signals
         if status == Bulletin.Status.PUBLISHED and changing:
-            # A draft turned published joins its project and alerts members now.
-            from members.alerts import alerts_enqueue
+            # A draft turned published joins its project and is announced (alerts).
+            from news.events import bulletins_announce
             from news.linking import projects_link_bulletins
 
             projects_link_bulletins(changing)
-            alerts_enqueue(changing)
+            bulletins_announce(changing)
     return changed
 
 

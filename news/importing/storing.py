@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from members.alerts import alerts_enqueue
+from news.events import bulletins_announce
 from news.importing import near_duplicates
 from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
 from news.linking import projects_link_bulletins, projects_link_stored
@@ -352,13 +352,13 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
         if publish:
             ids = [r.bulletin_id for _, r in stored if r.bulletin_id]
             projects_link_bulletins(ids)
-            alerts_enqueue(ids)
+            bulletins_announce(ids)
         return results + stored
     invalidate_pages_after_commit()  # bulk_create sends no signals
     if publish:
         if not link_first:
             projects_link_stored([(bulletin, rows) for _, bulletin, rows in built])
-        alerts_enqueue([bulletin.pk for _, bulletin, _ in built])
+        bulletins_announce([bulletin.pk for _, bulletin, _ in built])
     return results + [(page, _imported(page, bulletin)) for page, bulletin, _ in built]
 
 
