@@ -3,7 +3,7 @@
 A replica replays the primary's WAL some milliseconds (or, under load, seconds) behind, so
 a read may go there only where an old answer is harmless: the bulletin, project and search
 pages any visitor sees. Hence the default is the primary, and only a web request opts in
-(`ReplicaReadsMiddleware`, one replica per request so a page reads one snapshot):
+(`ReplicaReadsMiddleware`; one replica per request, so a page never mixes two lags):
 
 - outside a request (Celery tasks, management commands, the shell, tests) reads go to the
   primary: they act on what was just committed (a task enqueued on commit must find its
