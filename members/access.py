@@ -9,14 +9,18 @@ Who may see a bulletin's contacts:
 Every output path asks here and hands templates masked or unmasked view objects
 (`news.selectors`); no template decides. Answers are computed from the database on each
 request (a lapsed subscription loses access on the next request) and memoised on the
-request's user object only.
+request's user object only. They are read from the primary, never a replica
+(portal/db_routers.py): a replica seconds behind would show a stale 查看联系方式 count, or
+mask a bulletin the member has just revealed on another device.
 """
 
 import datetime
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections
 from django.utils import timezone
+
+from portal.db_routers import PRIMARY
 
 _RIGHTS_ATTR = "_portal_member_rights"
 
@@ -64,6 +68,7 @@ class _Prepared:
     stand-in values, which are swapped for the real ones in the compiled parameters;
     `any_of` names a column matched against a list given as one array (`ids=`).
     PostgreSQL only (the raw cursor's values are the ORM's there); elsewhere the ORM runs.
+    Both run on the primary: these are the policy's own reads.
     """
 
     def __init__(self, build, *, any_of: str = "", **stand_ins):
@@ -85,8 +90,10 @@ class _Prepared:
         return sql, list(params), slots
 
     def rows(self, **values) -> list[tuple]:
+        connection = connections[PRIMARY]
         if connection.vendor != "postgresql":
             queryset = self.build(**{k: v for k, v in values.items() if k != "ids"})
+            queryset = queryset.using(PRIMARY)
             if self.any_of:
                 queryset = queryset.filter(**{f"{self.any_of}__in": values["ids"]})
             return list(queryset)
@@ -184,9 +191,10 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
 def _for_ids(queryset, column: str, ids: list[int]):
     """The queryset's rows whose `column` is one of `ids`. On PostgreSQL a single array
     parameter (`= ANY(%s)`): an IN list of thousands of ids cost Django more to build
-    than the query took."""
+    than the query took. On the primary, as every read of the policy."""
+    connection = connections[PRIMARY]
     if connection.vendor != "postgresql":
-        return queryset.filter(**{f"{column}__in": ids})
+        return queryset.using(PRIMARY).filter(**{f"{column}__in": ids})
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM ({sql}) AS q WHERE q.{column} = ANY(%s)", [*params, ids])
@@ -239,7 +247,7 @@ class ContactAccess:
 def reveals_today(user) -> int:
     from members.models import ContactReveal
 
-    return ContactReveal.objects.filter(user=user, day=timezone.localdate()).count()
+    return ContactReveal.objects.using(PRIMARY).filter(user=user, day=timezone.localdate()).count()
 
 
 def _revealed_bulletins(*, user_id, day):
@@ -264,9 +272,9 @@ def revealed_ids(user, ids, *, kind: str = "bulletin") -> set[int]:
     from members.models import ContactReveal
 
     return set(
-        ContactReveal.objects.filter(
-            user=user, day=day, **{f"{kind}_id__in": list(ids)}
-        ).values_list(f"{kind}_id", flat=True)
+        ContactReveal.objects.using(PRIMARY)
+        .filter(user=user, day=day, **{f"{kind}_id__in": list(ids)})
+        .values_list(f"{kind}_id", flat=True)
     )
 
 

@@ -22,10 +22,11 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 from psycopg2.errors import QueryCanceled
 
 from news.search import is_cjk, public_lexemes, term_lexemes
+from portal.db_routers import reading_from
 
 # What each plan costs a row, measured at a million bulletins (BENCHMARKS.md, search
 # mix): a walk reads a row and tests its text (~40 µs); a bitmap hands over every match,
@@ -82,7 +83,8 @@ def _sampled_shares() -> dict[str, float]:
 
 
 def _published_estimate() -> float:
-    with connection.cursor() as cursor:  # the planner's own row count: no table scan
+    # the planner's own row count: no table scan
+    with connections[reading_from()].cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'news_bulletin'")
         row = cursor.fetchone()
     return max(float(row[0]) if row else 0.0, 0.0)
@@ -127,8 +129,12 @@ def row_walk():
     """Where the shares mislead (terms common alone, rare together), a walk could read the
     whole table: it gets SEARCH_SCAN_TIMEOUT_MS, then `WalkTooLong` (ask the index)."""
     timeout = int(getattr(settings, "SEARCH_SCAN_TIMEOUT_MS", 300))
+    # The settings must hold on the connection the search reads from (a replica for a
+    # web page: portal/db_routers.py); a transaction there, not on the primary.
+    alias = reading_from()
+    connection = connections[alias]
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=alias):
             with connection.cursor() as cursor:
                 cursor.execute(_WALK % int(timeout))
             yield
@@ -147,10 +153,12 @@ class WalkTooLong(Exception):
 @contextmanager
 def bitmap_search(query):
     """Run the queries of a search (a `news.search.ParsedQuery`) inside this block."""
+    alias = reading_from()  # as row_walk
+    connection = connections[alias]
     if not (query and query.include) or connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic():
+    with transaction.atomic(using=alias):
         with connection.cursor() as cursor:
             cursor.execute(_BITMAPS_ONLY)
         try:

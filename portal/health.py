@@ -4,7 +4,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 
 HEARTBEAT_KEY = "portal:worker-heartbeat"
 
@@ -16,6 +16,32 @@ def database_state() -> tuple[bool, str]:
         return True, "ok"
     except Exception as exc:  # any driver error means "down" to the probe
         return False, f"error: {exc.__class__.__name__}"
+
+
+# On a standby: seconds since the last replayed commit, or 0 when it has replayed all it
+# received (an idle primary commits nothing, and the timestamp alone would look old).
+_REPLICA_LAG = """
+SELECT pg_is_in_recovery(),
+       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END
+"""
+
+
+def replica_states() -> dict[str, str]:
+    """Informational only: each read replica's replay lag ("ok (0.0 s behind)"). A replica
+    down makes the pages read from it fail; the primary still serves writes and policy."""
+    states = {}
+    for alias in settings.DATABASE_REPLICAS:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(_REPLICA_LAG)
+                in_recovery, lag = cursor.fetchone()
+            states[alias] = (
+                f"ok ({float(lag or 0):.1f} s behind)" if in_recovery else "not a standby"
+            )
+        except Exception as exc:
+            states[alias] = f"error: {exc.__class__.__name__}"
+    return states
 
 
 def broker_state() -> tuple[bool, str]:

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: a session saved on the way out is a write (portal/db_routers.py).
+    "portal.db_routers.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,23 +86,41 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A search walking rows for common terms (news/search_plans.py) gets this long before the
 # index answers instead.
 SEARCH_SCAN_TIMEOUT_MS = env.int("SEARCH_SCAN_TIMEOUT_MS", default=300)
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Search bitmaps must stay exact: a lossy page makes PostgreSQL recompute the n-grams
-    # of every row on it (news/search.py). 16 MB keeps bitmaps over ~2M rows exact.
-    _work_mem = env.str("DATABASE_WORK_MEM", default="16MB")
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    # jit off: the n-gram function's cost estimate puts every search over jit_above_cost,
-    # and compiling cost 20-100 ms a query for nothing (short OLTP queries).
-    _options["options"] = f"{_options.get('options', '')} -c work_mem={_work_mem} -c jit=off"
-    _options["options"] = _options["options"].strip()
+
+
+def _database(url: str) -> dict:
+    config = env.db_url_config(url)
+    config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"].endswith("postgresql"):
+        # Search bitmaps must stay exact: a lossy page makes PostgreSQL recompute the
+        # n-grams of every row on it (news/search.py). 16 MB keeps bitmaps over ~2M rows exact.
+        work_mem = env.str("DATABASE_WORK_MEM", default="16MB")
+        options = config.setdefault("OPTIONS", {})
+        # jit off: the n-gram function's cost estimate puts every search over
+        # jit_above_cost, and compiling cost 20-100 ms a query for nothing (short OLTP queries).
+        options["options"] = f"{options.get('options', '')} -c work_mem={work_mem} -c jit=off"
+        options["options"] = options["options"].strip()
+    return config
+
+
+DATABASES = {
+    "default": _database(env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
+}
+# PostgreSQL streaming replicas (comma-separated URLs; empty: one database). Each becomes an
+# alias replica1, replica2 … that portal/db_routers.py sends web pages' reads to; writes,
+# the access policy and whatever follows a member's own write read the primary ("default").
+# Tests mirror them onto the test database, so the suite runs unchanged with them set.
+for _n, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    DATABASES[f"replica{_n}"] = {**_database(_url), "TEST": {"MIRROR": "default"}}
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["portal.db_routers.PrimaryReplicaRouter"]
+# After a request that wrote (any POST), the browser reads the primary this long, so a
+# member sees what they just did although a replica may not have replayed it yet.
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}

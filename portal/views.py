@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpResponseServerError, JsonResponse
 from django.views.decorators.cache import never_cache
 
@@ -14,13 +15,14 @@ def healthz(request):
         "broker": broker_detail,
         "worker": health.worker_state(),
     }
+    if settings.DATABASE_REPLICAS:
+        body["replicas"] = health.replica_states()
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
 
 
 def server_error(request):
     """500: a page that needs neither the database nor context processors (either may be
     what failed), in Chinese, with the hotline and a way back."""
-    from django.conf import settings
     from django.template import loader
 
     context = {"SITE_NAME": settings.SITE_NAME, "hotline": settings.MEMBERSHIP_HOTLINE}
