@@ -201,6 +201,9 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 # Uploads with more files than this are imported by a Celery task, with progress.
 IMPORT_INLINE_MAX_FILES = env.int("IMPORT_INLINE_MAX_FILES", default=200)
+# Processes that parse and mask the next batch of an import while the current one is
+# stored (news.importing.pipeline); 0 does all of it in the importing process.
+IMPORT_PREPARE_PROCESSES = env.int("IMPORT_PREPARE_PROCESSES", default=1)
 
 # The address in alert emails' mailto: List-Unsubscribe; mail to it is read by
 # `manage.py unsubscribe_mailbox` (an SMTP listener the domain's MX points at). Empty: none.

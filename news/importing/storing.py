@@ -22,12 +22,13 @@ from django.utils.text import slugify
 
 from news.events import bulletins_announce
 from news.importing import near_duplicates
-from news.importing.parser import ParsedBulletin, ParseError, normalised_fingerprint, parse_bytes
+from news.importing.parser import ParsedBulletin
+from news.importing.preparing import PreparedBatch, batch_prepare, contact_rows
+from news.importing.preparing import PreparedPage as _Page
 from news.linking import projects_link_bulletins, projects_link_stored
 from news.models import Bulletin, Category, Contact, LshBucket, Region
 from news.regions import region_resolve
 from news.selectors import category_options_forget
-from news.text import join_paragraphs
 from portal.pagecache import invalidate_pages_after_commit, invalidation_batched
 
 logger = logging.getLogger(__name__)
@@ -52,16 +53,6 @@ class FileResult:
         return self.similarity is not None
 
 
-@dataclass
-class _Page:
-    index: int
-    name: str
-    parsed: ParsedBulletin
-    fingerprint: str
-    bands: list[int]
-    body: str
-
-
 def bulletins_import(
     *,
     files: list[tuple[str, bytes]],
@@ -75,18 +66,30 @@ def bulletins_import(
     `allow_near_duplicates` stores reposts anyway (staff's "import anyway"); exact
     duplicates are never stored twice, so re-running an import changes nothing.
     """
+    return bulletins_store(
+        batch_prepare(files),
+        publish=publish,
+        dry_run=dry_run,
+        allow_near_duplicates=allow_near_duplicates,
+        cache=cache,
+    )
+
+
+def bulletins_store(
+    prepared: PreparedBatch,
+    *,
+    publish: bool = True,
+    dry_run: bool = False,
+    allow_near_duplicates: bool = False,
+    cache: dict | None = None,
+) -> list[FileResult]:
+    """The database half of `bulletins_import`, for a batch news.importing.preparing
+    parsed (perhaps in another process); one result per file, in input order."""
     cache = {} if cache is None else cache
-    results: list[FileResult | None] = [None] * len(files)
-    pages = []
-    for i, (name, data) in enumerate(files):
-        try:
-            parsed = parse_bytes(data)
-        except ParseError as exc:
-            results[i] = FileResult(name, "error", error=f"{name}: {exc}")
-            continue
-        body = join_paragraphs(parsed.paragraphs)
-        bands = near_duplicates.signature_bands(body)
-        pages.append(_Page(i, name, parsed, normalised_fingerprint(parsed), bands, body))
+    results: list[FileResult | None] = [None] * prepared.size
+    for i, name, message in prepared.errors:
+        results[i] = FileResult(name, "error", error=message)
+    pages = prepared.pages
     known = _known_pages(pages)
     stored = _StoredBands([] if allow_near_duplicates else pages)
     fresh: list[_Page] = []
@@ -253,33 +256,19 @@ def _region_for(names: tuple[str, ...], cache: dict) -> Region | None:
 
 
 def _contacts_of(parsed: ParsedBulletin) -> list[Contact]:
-    contacts = [
+    return [
         Contact(
-            organization=c.organization,
-            role=c.role,
-            person=c.name,
-            title=c.title,
-            phone=c.phone,
-            mobile=c.mobile,
-            email=c.email,
+            organization=row.organization,
+            role=row.role,
+            person=row.person,
+            title=row.title,
+            phone=row.phone,
+            mobile=row.mobile,
+            email=row.email,
             position=i,
         )
-        for i, c in enumerate(parsed.contacts)
-        if c.organization or c.name
+        for i, row in enumerate(contact_rows(parsed))
     ]
-    named = {c.person for c in contacts}
-    if parsed.project_manager and parsed.project_manager not in named:
-        # The award names a project manager without contact details: still worth a row.
-        contacts.append(
-            Contact(
-                organization=parsed.winner,
-                role="中标人",
-                person=parsed.project_manager,
-                title="项目经理",
-                position=len(contacts),
-            )
-        )
-    return contacts
 
 
 def _bulletin_of(page: _Page, publish: bool, cache: dict) -> tuple[Bulletin, list[Contact]]:
@@ -308,7 +297,11 @@ def _bulletin_of(page: _Page, publish: bool, cache: dict) -> tuple[Bulletin, lis
         exclude=["category", "region"], validate_unique=False, validate_constraints=False
     )
     bulletin.set_region(bulletin.region)
-    bulletin.refresh_vectors(contacts)
+    if page.indexed is None:
+        bulletin.refresh_vectors(contacts)
+    else:  # computed while preparing, from the same contacts (preparing.contact_values)
+        for name in Bulletin.VECTOR_FIELDS:
+            setattr(bulletin, name, getattr(page.indexed, name))
     bulletin._index_contacts = contacts  # should the fallback save() derive again
     return bulletin, contacts
 

@@ -3,6 +3,7 @@
 import datetime
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -413,3 +414,43 @@ def test_large_zip_is_imported_by_the_worker_with_progress(
     html = staff_client.get(response["Location"]).content.decode()
     assert f"导入 {N} 个,重复 0 个,失败 0 个" in html and 'http-equiv="refresh"' not in html
     assert Bulletin.objects.count() == N and job.done == job.total == N
+
+
+def test_a_large_import_prepares_batches_in_a_helper_and_keeps_every_outcome_in_order():
+    """Past one batch, the next is parsed and masked in a helper process while the current
+    one is stored: outcomes stay in input order and the stored search columns are what
+    the bulletin's own contacts give."""
+    from bench import import_bench
+    from news.importing.pipeline import BATCH_SIZE, run_import
+    from news.importing.sources import SourceFile
+
+    generator = import_bench.Generator(import_bench.FALLBACK_REGIONS, seed=7)
+    pages = [generator.page(i).text.encode() for i in range(2 * BATCH_SIZE + 40)]
+
+    def unreadable():
+        raise OSError("设备未就绪")
+
+    sources = [SourceFile(f"p{i:03}.txt", lambda data=data: data) for i, data in enumerate(pages)]
+    sources.insert(150, SourceFile("broken.txt", unreadable))
+    sources.insert(170, SourceFile("noise.txt", lambda: b"\x00\x01 not a page"))
+    sources.insert(230, SourceFile("copy-of-p010.txt", lambda: pages[10]))
+
+    report = run_import(sources)
+
+    assert [r.file for r in report.results] == [s.name for s in sources]
+    assert report.prepared_ahead >= 2  # batches 2 and 3 came from the helper
+    outcome = {r.file: r for r in report.results}
+    assert outcome["broken.txt"].status == "error" and "设备未就绪" in outcome["broken.txt"].error
+    assert outcome["noise.txt"].status == "error"
+    assert outcome["copy-of-p010.txt"].status == "duplicate"
+    assert outcome["copy-of-p010.txt"].duplicate_of == outcome["p010.txt"].bulletin_id
+    assert len(report.imported) == len(pages) == Bulletin.objects.count()
+
+    def columns(bulletin):  # tsvectors as sets of lexemes (PostgreSQL sorts them)
+        return {f: set(re.findall(r"'([^']*)'", getattr(bulletin, f) or "")) or getattr(
+            bulletin, f) for f in Bulletin.VECTOR_FIELDS}  # fmt: skip
+
+    for bulletin in Bulletin.objects.order_by("?")[:40]:
+        stored = columns(bulletin)
+        bulletin.refresh_vectors()  # from its stored contacts, in this process
+        assert stored == columns(bulletin), bulletin.pk
