@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from members.models import AlertDelivery, Follow, SavedSearch
+from members import deadlines
+from members.models import AlertDelivery, DeadlineReminder, Follow, SavedSearch
 from members.tests.factories import UserFactory, paid_member
 from news.models import Bulletin, Project
 from news.tests.factories import BulletinFactory, ContactFactory
@@ -161,3 +162,40 @@ def test_regenerate_needs_post_and_login(client):
     assert client.post(reverse("deadline-calendar-regenerate")).status_code == 302
     client.force_login(UserFactory())
     assert client.get(reverse("deadline-calendar-regenerate")).status_code == 405
+
+
+# --- the reminder --------------------------------------------------------------------------------
+
+
+def test_reminder_emails_tomorrows_deadlines_once(smtp_server, member_with_deadlines):
+    member, followed, matched = member_with_deadlines
+    other = UserFactory(email="other@example.com")  # follows nothing: no email
+    assert deadlines.deadline_reminders_send() == 1
+    (message,) = smtp_server.wait_for(1)
+    assert message["To"] == member.email and other.email not in str(message["To"])
+    assert "明天" in str(message["Subject"]) and "2 项截止" in str(message["Subject"])
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "09:30 投标截止 / 开标" in part
+        assert "14:00 开标" in part
+        assert followed.get_absolute_url() in part and matched.get_absolute_url() in part
+        assert "订阅:镇江道路" in part and "关注项目" in part
+        assert "报名截止" not in part  # in three days, not tomorrow
+        assert "别人的工程" not in part
+        for value in CONTACT_VALUES:
+            assert value not in part
+    assert set(DeadlineReminder.objects.values_list("bulletin_id", "kind")) == {
+        (followed.pk, "bid"),
+        (matched.pk, "opening"),
+    }
+    assert not DeadlineReminder.objects.filter(sent_at__isnull=True).exists()
+    # A second run, as a second beat or a retry would: nothing twice.
+    assert deadlines.deadline_reminders_send() == 0
+    assert len(smtp_server.wait_for(2, timeout=1)) == 1
+
+
+def test_reminder_beat_is_scheduled_daily(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["deadline-reminders"]
+    assert entry["task"] == "members.tasks.deadline_reminders"
+    assert entry["schedule"].hour == {8} and entry["schedule"].minute == {0}
