@@ -355,3 +355,63 @@ class Follow(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.project_id or self.organization_id}"
+
+
+class CalendarFeed(models.Model):
+    """A member's private 开标日历 subscription address (/calendar/<token>.ics).
+
+    A random token, not a signature: 重新生成链接 must invalidate the old address, which
+    a signed value alone cannot do."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(_("订阅令牌"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("生成时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("开标日历订阅")
+        verbose_name_plural = _("开标日历订阅")
+
+    def __str__(self):
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+
+class DeadlineReminder(models.Model):
+    """One deadline a member is reminded of the day before; the row makes it once.
+
+    Keyed by the deadline's time too: a corrected notice that moves the deadline is
+    reminded of again for its new day."""
+
+    class Kind(models.TextChoices):
+        REGISTRATION = "registration", _("报名截止")
+        BID = "bid", _("投标截止")
+        OPENING = "opening", _("开标")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deadline_reminders"
+    )
+    bulletin = models.ForeignKey("news.Bulletin", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    due_at = models.DateTimeField(_("截止时间"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("截止提醒")
+        verbose_name_plural = _("截止提醒")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "bulletin", "kind", "due_at"], name="deadline_reminder_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at", "user"],
+                name="deadline_reminder_unsent",
+                condition=Q(sent_at__isnull=True),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.bulletin_id} · {self.kind}"

@@ -67,3 +67,11 @@ def alerts_sweep() -> None:
     pending = alerts.alerts_requeue_pending()
     for start in range(0, len(pending), ALERT_BATCH):
         alerts_send.delay(pending[start : start + ALERT_BATCH])
+
+
+@shared_task(ignore_result=True)
+def deadline_reminders() -> None:
+    """Beat, every morning: tomorrow's deadlines, one email per member, once each."""
+    from members import deadlines
+
+    deadlines.deadline_reminders_send()

@@ -2,13 +2,14 @@ from allauth.account.views import LoginView
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import follows, saved_searches, selectors, services, unsubscribe_links
+from members import deadlines, follows, saved_searches, selectors, services, unsubscribe_links
 from members import sms_optin as sms_optin_service
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
 from members.models import SavedSearch
@@ -225,3 +226,37 @@ def sms_optin(request, step: str):
     except (sms_optin_service.SmsOptInError, forms.ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect(reverse("member-account") + "#sms")
+
+
+@login_required
+def deadline_calendar(request):
+    """开标日历: the next 60 days' deadlines of followed projects and saved-search matches."""
+    context = {
+        "days": selectors.deadline_calendar(request.user),
+        "calendar_days": selectors.CALENDAR_DAYS,
+        "feed_url": request.build_absolute_uri(
+            reverse("calendar-feed", args=[deadlines.calendar_feed_token(user=request.user)])
+        ),
+    }
+    return render(request, "members/calendar.html", context)
+
+
+@login_required
+@require_POST
+def deadline_calendar_regenerate(request):
+    deadlines.calendar_feed_regenerate(user=request.user)
+    messages.success(request, _("已生成新的订阅链接,旧链接已失效。请在日历应用中重新订阅。"))
+    return redirect("deadline-calendar")
+
+
+def calendar_feed(request, token: str):
+    """The private iCal address: no login (calendar servers fetch it), the token is all."""
+    user = deadlines.calendar_feed_user(token=token)
+    if user is None:
+        raise Http404
+    response = HttpResponse(
+        deadlines.calendar_feed_ics(user=user), content_type="text/calendar; charset=utf-8"
+    )
+    response["Cache-Control"] = "private, max-age=900"
+    response["X-Robots-Tag"] = "noindex"
+    return response

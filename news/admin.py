@@ -142,7 +142,17 @@ class BulletinAdmin(admin.ModelAdmin):
         (_("正文"), {"fields": ("body", "source_url", "source_name", "credits")}),
         (
             _("项目信息"),
-            {"fields": ("project", "amount_yuan", "bid_deadline", "stage", "winner")},
+            {
+                "fields": (
+                    "project",
+                    "amount_yuan",
+                    "registration_deadline",
+                    "bid_deadline",
+                    "opening_at",
+                    "stage",
+                    "winner",
+                )
+            },
         ),
         (_("记录"), {"fields": ("created_at", "updated_at")}),
     )

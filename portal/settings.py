@@ -333,6 +333,11 @@ CELERY_BEAT_SCHEDULE = {
     # Unpaid orders: ask the provider after 15 minutes, close after 2 hours; open refunds:
     # ask the provider by refund number (billing.services.refunds_reconcile).
     "orders-reconcile": {"task": "billing.tasks.orders_reconcile", "schedule": 300.0},
+    # 开标日历: tomorrow's deadlines, one email per member (members.deadlines).
+    "deadline-reminders": {
+        "task": "members.tasks.deadline_reminders",
+        "schedule": crontab(hour=8, minute=0),
+    },
     "subscriptions-daily": {
         "task": "members.tasks.subscriptions_daily",
         "schedule": crontab(hour=8, minute=0),

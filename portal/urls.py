@@ -23,6 +23,13 @@ urlpatterns = [
         member_views.sms_optin,
         name="sms-optin",
     ),
+    path("account/calendar/", member_views.deadline_calendar, name="deadline-calendar"),
+    path(
+        "account/calendar/regenerate/",
+        member_views.deadline_calendar_regenerate,
+        name="deadline-calendar-regenerate",
+    ),
+    path("calendar/<str:token>.ics", member_views.calendar_feed, name="calendar-feed"),
     path("alerts/new/", member_views.saved_search_edit, name="saved-search-new"),
     path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),
     path("alerts/<int:pk>/delete/", member_views.saved_search_delete, name="saved-search-delete"),

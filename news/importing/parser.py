@@ -46,7 +46,9 @@ class ParsedBulletin:
     source_name: str = ""
     credits: dict = field(default_factory=dict)
     amount_yuan: int | None = None
-    deadline: datetime.datetime | None = None
+    deadline: datetime.datetime | None = None  # 投标截止 -> Bulletin.bid_deadline
+    opening_at: datetime.datetime | None = None  # 开标时间
+    registration_deadline: datetime.datetime | None = None  # 报名 / 获取招标文件截止
     stage: str = ""
     winner: str = ""
     project_manager: str = ""
@@ -78,6 +80,7 @@ def parse_text(text: str) -> ParsedBulletin:
         raise ParseError("正文为空")
     body = "\n".join(paragraphs)
     contacts, winner, project_manager = _extract_contacts(paragraphs)
+    deadlines = extract_deadlines(body)
     return ParsedBulletin(
         title=title,
         published=meta.published,
@@ -88,7 +91,9 @@ def parse_text(text: str) -> ParsedBulletin:
         source_name=_source_name(lines),
         credits=_extract_credits(paragraphs[-1]),
         amount_yuan=_extract_amount(body),
-        deadline=_extract_deadline(body),
+        deadline=deadlines.bid,
+        opening_at=deadlines.opening,
+        registration_deadline=deadlines.registration,
         stage=_extract_stage(body),
         winner=winner,
         project_manager=project_manager,
@@ -363,25 +368,128 @@ def _amount_from_match(match: re.Match[str]) -> int | None:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-_DEADLINE_KEY = re.compile(r"(?:投标|递交|响应)[^。\n]{0,12}?截止(?:时间|日期)|截标时间")
-_DATETIME = re.compile(
-    rf"{_DATE}\s*日?\s*(?:\(?(?:星期|周)[一二三四五六日天]\)?)?\s*"
-    r"(上午|下午|中午|晚上)?\s*(?:(\d{1,2})\s*(?::|时|点)\s*(?:(\d{1,2})\s*分?)?)?"
+# Deadlines: three kinds, each from its labels, in the written forms of notices
+# (2024年11月4日9时30分, 2024-11-04 09:30, 上午9:30, 09时30分00秒, 北京时间, 星期一, "于…前").
+# Wrong is worse than missing (a member would miss a bid): a label must be followed by a
+# date in the same clause, and look-alikes (疑问/质疑截止, 原…时间 of a correction,
+# "投标截止时间前" of a deposit) are refused.  Measured on news/tests/data/deadline_pages.jsonl.
+_TIME = r"(上午|下午|中午|晚上)?\s*(?:(\d{1,2})\s*(?::|时|点)\s*(?:(\d{1,2})\s*分?)?)?"
+_WEEKDAY = r"(?:\(?(?:星期|周)[一二三四五六日天]\)?)?"
+_DATETIME = re.compile(rf"{_DATE}\s*日?\s*{_WEEKDAY}\s*(?:北京时间)?\s*{_TIME}")
+# A range "2024年10月14日(9:00)至(2024年)10月18日(17:00)": the end is what counts.
+_RANGE = re.compile(
+    rf"{_DATE}\s*日?\s*{_WEEKDAY}\s*{_TIME}\s*(?:至|到|~|—|－|-)\s*"
+    rf"(?:(\d{{4}})\s*[-/.年]\s*)?(\d{{1,2}})\s*[-/.月]\s*(\d{{1,2}})\s*日?\s*{_WEEKDAY}\s*{_TIME}"
 )
+# Labels end right before their value; "[^。\n]{0,12}?" lets 投标文件递交的截止时间 through.
+_BID_LABEL = re.compile(
+    r"(?:投标|递交|提交|响应)[^。;\n:]{0,12}?截止(?:时间|日期)|截标(?:时间|日期)"
+)
+_OPENING_LABEL = re.compile(r"开标(?:时间|日期)|(?:响应|投标)文件开启时间")
+_REGISTRATION_LABEL = re.compile(
+    r"报名截止(?:时间|日期)?|(?:获取|领取|购买|下载|发售)[^。;\n:]{0,8}?截止(?:时间|日期)"
+)
+# 报名时间 / 获取时间 name a window: only a range after them says when it ends.
+_REGISTRATION_WINDOW_LABEL = re.compile(
+    r"(?:报名|获取|领取|购买|发售|下载)[^。;\n:]{0,8}?(?:时间|日期|期限)"
+)
+# "投标文件应于2024年11月4日9时30分前递交", "于2024年11月4日9:30前将投标文件送达",
+# "定于2024年11月4日9时30分在…开标".
+_WHEN = rf"(?:北京时间)?\s*(?P<when>{_DATETIME.pattern})\s*(?:\(北京时间\))?\s*"
+_BID_BEFORE = (
+    re.compile(rf"(?:投标文件|响应文件)[^。;\n]{{0,30}}?于\s*{_WHEN}(?:之|以)?前"),
+    re.compile(
+        rf"(?:于|在)\s*{_WHEN}(?:之|以)?前\s*(?:将|把)?\s*(?:电子)?(?:投标|响应)文件"
+        r"(?:递交|送达|提交|上传)"
+    ),
+)
+_OPENING_ON = re.compile(rf"定于\s*{_WHEN}[^。;\n]{{0,40}}?开标")
+# Registration windows stated as a range in a clause about 报名 / 获取招标文件.
+_REGISTRATION_CLAUSE = re.compile(
+    r"报名|(?:获取|领取|购买|下载|发售)[^。;\n]{0,10}?(?:招标|采购|磋商|谈判|比选|资格预审)?文件"
+    r"|(?:招标|采购|磋商|谈判|比选)文件[^。;\n]{0,4}?(?:获取|领取|购买|发售)"
+)
+_NOT_A_DEADLINE = re.compile(r"疑问|质疑|异议|澄清|答疑|公示|踏勘|保证金|投诉")
+# A correction: "原开标时间…变更为…" - the date after the change is the one that holds.
+_CHANGED_TO = re.compile(r"(?:变更|调整|延期|推迟|顺延|更改)(?:为|至|到)")
+_SAME_AS = re.compile(r"^\s*[:为]?\s*(?:同|与|即)\s*(?:投标|递交)[^。;\n]{0,8}?截止")
 _DEADLINE_WINDOW = 60
+_CLAUSE_END = re.compile(r"[。;\n]")
 
 
-def _extract_deadline(body: str) -> datetime.datetime | None:
-    for key in _DEADLINE_KEY.finditer(body):
-        window = body[key.end() : key.end() + _DEADLINE_WINDOW]
-        window = re.split(r"[。\n]", window, maxsplit=1)[0]  # stay within the sentence
-        if (match := _DATETIME.search(window)) and (deadline := _make_deadline(match)):
-            return deadline
+@dataclass(frozen=True)
+class Deadlines:
+    bid: datetime.datetime | None = None
+    opening: datetime.datetime | None = None
+    registration: datetime.datetime | None = None
+
+
+def extract_deadlines(body: str) -> Deadlines:
+    """投标截止, 开标时间 and 报名/获取招标文件截止 named in a notice body (Shanghai time)."""
+    bid = _labelled(body, _BID_LABEL) or _first_group(body, *_BID_BEFORE)
+    opening = _labelled(body, _OPENING_LABEL, same_as=bid) or _first_group(body, _OPENING_ON)
+    registration = (
+        _labelled(body, _REGISTRATION_LABEL, same_as=bid, ranges=True)
+        or _labelled(body, _REGISTRATION_WINDOW_LABEL, ranges=True, only_ranges=True)
+        or _registration_window(body)
+    )
+    return Deadlines(bid, opening, registration)
+
+
+def _labelled(
+    body, label, *, same_as=None, ranges=False, only_ranges=False
+) -> datetime.datetime | None:
+    for key in label.finditer(body):
+        if _NOT_A_DEADLINE.search(key.group(0)):
+            continue
+        before = _CLAUSE_END.split(body[max(0, key.start() - 12) : key.start()])[-1]
+        window = _CLAUSE_END.split(body[key.end() : key.end() + _DEADLINE_WINDOW], maxsplit=1)[0]
+        if before.endswith(("原", "原定", "变更前")):
+            changed = _CHANGED_TO.search(window)
+            if changed is None:
+                continue  # the superseded value; the new one is labelled elsewhere
+            window = window[changed.end() :]
+        if window.lstrip(" )").startswith(("前", "之前", "以前")):
+            continue  # "在投标截止时间前": a mention, the date after it is something else
+        if same_as is not None and _SAME_AS.search(window):
+            return same_as
+        if ranges and (match := _RANGE.search(window)) and (end := _range_end(match)):
+            return end
+        if only_ranges:
+            continue
+        if (match := _DATETIME.search(window)) and (when := _make_deadline(match)):
+            return when
     return None
 
 
+def _first_group(body, *patterns) -> datetime.datetime | None:
+    for pattern in patterns:
+        for found in pattern.finditer(body):
+            if (match := _DATETIME.match(found["when"])) and (when := _make_deadline(match)):
+                return when
+    return None
+
+
+def _registration_window(body: str) -> datetime.datetime | None:
+    for clause in _CLAUSE_END.split(body):
+        if not _REGISTRATION_CLAUSE.search(clause) or _NOT_A_DEADLINE.search(clause):
+            continue
+        if (match := _RANGE.search(clause)) and (end := _range_end(match)):
+            return end
+    return None
+
+
+def _range_end(match: re.Match[str]) -> datetime.datetime | None:
+    groups = match.groups()
+    year = groups[6] or groups[0]
+    return _make_datetime(year, *groups[7:12])
+
+
 def _make_deadline(match: re.Match[str]) -> datetime.datetime | None:
-    year, month, day, half, hour, minute = match.groups()
+    return _make_datetime(*match.groups()[:6])
+
+
+def _make_datetime(year, month, day, half, hour, minute) -> datetime.datetime | None:
     if hour is None:
         # A date without a time: the deadline is that whole day.
         hour, minute = "23", "59"

@@ -286,6 +286,8 @@ def _bulletin_of(page: _Page, publish: bool, cache: dict) -> tuple[Bulletin, lis
         credits=parsed.credits,
         amount_yuan=parsed.amount_yuan,
         bid_deadline=parsed.deadline,
+        opening_at=parsed.opening_at,
+        registration_deadline=parsed.registration_deadline,
         stage=parsed.stage,
         winner=parsed.winner,
         fingerprint=page.fingerprint,

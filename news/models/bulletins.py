@@ -290,6 +290,10 @@ class BulletinQuerySet(models.QuerySet):
         )
 
 
+# Bulletin columns holding a deadline, in the order a notice's timeline runs.
+DEADLINE_COLUMNS = ("registration_deadline", "bid_deadline", "opening_at")
+
+
 class Bulletin(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
@@ -322,6 +326,8 @@ class Bulletin(models.Model):
     credits = models.JSONField(_("署名"), default=dict, blank=True)
     amount_yuan = models.BigIntegerField(_("金额(元)"), null=True, blank=True)
     bid_deadline = models.DateTimeField(_("投标截止时间"), null=True, blank=True)
+    opening_at = models.DateTimeField(_("开标时间"), null=True, blank=True)
+    registration_deadline = models.DateTimeField(_("报名截止时间"), null=True, blank=True)
     stage = models.CharField(_("项目阶段"), max_length=30, blank=True)
     winner = models.CharField(_("中标单位"), max_length=200, blank=True)
     project = models.ForeignKey(
@@ -368,6 +374,16 @@ class Bulletin(models.Model):
             ),
         ]
         indexes = [
+            # The deadline calendar and the day-before reminders ask "which deadlines fall
+            # in this window"; most bulletins have none, so these partial indexes are small.
+            *(
+                models.Index(
+                    fields=[column],
+                    name=f"bulletin_pub_{column.split('_')[0]}_at",
+                    condition=Q(status="published", **{f"{column}__isnull": False}),
+                )
+                for column in DEADLINE_COLUMNS
+            ),
             models.Index(
                 fields=["-published_at", "-id"],
                 name="bulletin_pub_recent",
