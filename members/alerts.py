@@ -1,12 +1,18 @@
-"""Alerts: match new bulletins to saved searches, write deliveries, send instant emails.
+"""Alerts: match new bulletins to saved searches, write deliveries, send instant emails
+and digests.
 
 Each match is an AlertDelivery row, unique per member and bulletin, written in one
-transaction with every reason. The instant sender claims a pending row in a short
-transaction, talks SMTP holding no lock, then records the outcome in another short one;
-it checks the member's plan again at send time and sends a batch over one SMTP
-connection. Transient SMTP errors leave the row pending for the task's retry, permanent
-ones (5xx) mark it failed with the reason. Delivery is at-least-once, not exactly-once:
-see alerts_send.
+transaction with every reason. What a member gets is their plan's data: instant emails
+where the plan has instant alerts (and shows contacts), otherwise the daily or weekly
+digest, at most the plan's digest_item_limit bulletins, always masked. A member without a
+current period (never paid, lapsed, ended) has the free plan's rights.
+
+The instant sender claims a pending row in a short transaction, talks SMTP holding no
+lock, then records the outcome in another short one; it checks the member's plan again
+at send time (a plan without instant alerts by then: the row waits for the digest) and
+sends a batch over one SMTP connection. Transient SMTP errors leave the row pending for
+the task's retry, permanent ones (5xx) mark it failed with the reason. Delivery is
+at-least-once, not exactly-once: see alerts_send.
 """
 
 import contextlib
@@ -26,7 +32,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import sms
-from members.access import alert_rights, member_rights, users_with_rights
+from members.access import (
+    alert_member_rights,
+    alert_rights,
+    free_plan_rights,
+    users_with_rights,
+)
 from members.matching import current_index
 from members.models import AlertDelivery, SavedSearch
 from members.unsubscribe_links import unsubscribe_mailto, unsubscribe_token
@@ -66,30 +77,35 @@ def alerts_match(*, bulletin_ids) -> list[int]:
         .only(*_MATCH_FIELDS)
     )
     follows = _follow_reasons(bulletins)
-    # (user, bulletin) -> [reasons as JSON texts, instant wanted]
+    # (user, bulletin) -> [reasons as JSON texts, instant wanted, a saved search matched]
     matched: dict[tuple[int, int], list] = {}
     for bulletin in bulletins:
         found = [
-            (user_id, json.dumps(reason, ensure_ascii=False), True)
+            (user_id, json.dumps(reason, ensure_ascii=False), True, False)
             for user_id, reason in follows.get(bulletin.pk, ())
         ]
-        found += [(c.user_id, c.reason_json, c.instant) for c, _ in index.matches(bulletin)]
-        for user_id, reason, instant in found:
+        found += [(c.user_id, c.reason_json, c.instant, True) for c, _ in index.matches(bulletin)]
+        for user_id, reason, instant, searched in found:
             key = (user_id, bulletin.pk)
             entry = matched.get(key)
             if entry is None:
-                matched[key] = [[reason], instant]
+                matched[key] = [[reason], instant, searched]
             else:
                 entry[0].append(reason)
                 entry[1] = entry[1] or instant
+                entry[2] = entry[2] or searched
     rights = alert_rights({user_id for user_id, _ in matched})
     rows = []
-    for (user_id, bulletin_id), (reasons, instant) in matched.items():
-        sees_contacts, instant_alerts = rights.get(user_id, (False, False))
-        if not sees_contacts:
-            continue  # alerts are a paid service
-        # Follows are instant for plans with instant alerts; searches as the member chose.
-        rows.append((user_id, bulletin_id, f"[{', '.join(reasons)}]", instant and instant_alerts))
+    for (user_id, bulletin_id), (reasons, instant, searched) in matched.items():
+        digest_alerts, instant_alerts = rights.get(user_id, (False, False))
+        # Follows are instant for plans with instant alerts; searches as the member chose
+        # if the plan allows it, else in the digest (a free member's instant search too).
+        instant = instant and instant_alerts
+        if not instant and not (digest_alerts and searched):
+            # No email would carry it: a digest lists matches under their saved searches,
+            # so a follow alone has none to go in.
+            continue
+        rows.append((user_id, bulletin_id, f"[{', '.join(reasons)}]", instant))
     with transaction.atomic():
         created = _insert_deliveries(rows)
     pending = AlertDelivery.objects.filter(
@@ -300,15 +316,18 @@ def alerts_send(*, delivery_ids) -> dict:
     row is still pending, and once its claim runs out (CLAIM_SECONDS) the sweeper sends it
     again, so the member gets a duplicate. Nothing can tell that case from a crash before
     the server accepted, and losing an alert is worse than sending one twice."""
-    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    counts = {"sent": 0, "skipped": 0, "failed": 0, "digest": 0}
     ids = list(dict.fromkeys(delivery_ids))
     rows = {
         row.pk: row
-        for row in AlertDelivery.objects.filter(pk__in=ids, status=AlertDelivery.Status.PENDING)
+        for row in AlertDelivery.objects.filter(
+            pk__in=ids, instant=True, status=AlertDelivery.Status.PENDING
+        )
         .select_related("bulletin__category", "bulletin__region")
         .prefetch_related("bulletin__contacts")
     }
     users = users_with_rights({row.user_id for row in rows.values()})
+    free = free_plan_rights() if rows else None
     connection = mailers.default
     try:
         for delivery_id in ids:
@@ -319,12 +338,20 @@ def alerts_send(*, delivery_ids) -> dict:
             if attempts is None:
                 continue  # sent meanwhile, or another worker has it
             row.attempts = attempts
-            outcome = _send_one(row, users.get(row.user_id), connection)
+            user = users.get(row.user_id)
+            rights = alert_member_rights(user, free=free) if user is not None else None
+            outcome = _send_one(row, user, rights, connection)
             AlertDelivery.objects.filter(pk=row.pk, status=AlertDelivery.Status.PENDING).update(
-                status=row.status, last_error=row.last_error, sent_at=row.sent_at, claimed_at=None
+                status=row.status,
+                last_error=row.last_error,
+                sent_at=row.sent_at,
+                instant=row.instant,
+                claimed_at=None,
             )
             if outcome == "transient":
                 raise TransientSendError(row.last_error)
+            if outcome == "sent":
+                _sms(row)
             counts[outcome] += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -354,10 +381,17 @@ def _claim(delivery_id: int) -> int | None:
     return attempts + 1
 
 
-def _send_one(row: AlertDelivery, user, connection) -> str:
-    rights = member_rights(user) if user is not None else None
-    if rights is None or not rights.sees_contacts or not user.email:
-        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已到期或无邮箱"
+def _send_one(row: AlertDelivery, user, rights, connection) -> str:
+    if rights is None or not user.email:
+        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已停用或无邮箱"
+        return "skipped"
+    if not (rights.sees_contacts and rights.instant_alerts):
+        # The plan changed since the match (lapsed, ended, downgraded): the member now has
+        # their plan's rights, for a lapsed one the free plan's digest.
+        if rights.digest_alerts and any(r.get("search") for r in row.reasons):
+            row.instant = False  # pending: the search's next digest lists it
+            return "digest"
+        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "套餐不含即时提醒"
         return "skipped"
     row.user = user
     try:
@@ -376,7 +410,6 @@ def _send_one(row: AlertDelivery, user, connection) -> str:
         row.last_error = str(exc)[:300] or exc.__class__.__name__
         return "transient"  # stays pending: the task retries with backoff
     row.status, row.sent_at, row.last_error = AlertDelivery.Status.SENT, timezone.now(), ""
-    _sms(row)
     return "sent"
 
 
@@ -400,9 +433,11 @@ def _sms(row: AlertDelivery) -> None:
 
 
 def _digest_searches_due(now) -> dict[int, list[int]]:
-    """Members whose daily (or, on Mondays, weekly) digest hour is now: user -> searches."""
+    """Members whose daily (or, on Mondays, weekly) digest hour is now: user -> searches.
+    An instant search is due daily too: its matches are digest rows only for a member
+    whose plan has no instant alerts (free, lapsed, 标讯查询)."""
     local = timezone.localtime(now)
-    frequencies = [SavedSearch.Frequency.DAILY]
+    frequencies = [SavedSearch.Frequency.DAILY, SavedSearch.Frequency.INSTANT]
     if local.weekday() == 0:
         frequencies.append(SavedSearch.Frequency.WEEKLY)
     due: dict[int, list[int]] = {}
@@ -415,8 +450,10 @@ def _digest_searches_due(now) -> dict[int, list[int]]:
 
 
 def alerts_send_digests(*, now=None) -> int:
-    """Beat, hourly: one email per member whose digest hour it is, listing every pending
-    digest match, grouped by saved search, each bulletin once. Returns emails sent."""
+    """Beat, hourly: one email per member whose digest hour it is, listing the pending
+    digest matches newest first, grouped by saved search, each bulletin once, masked;
+    at most the plan's digest_item_limit of them (the free plan's for a member without a
+    period), the rest counted and marked skipped. Returns emails sent."""
     now = now or timezone.now()
     sent = 0
     for user_id, search_ids in _digest_searches_due(now).items():
@@ -436,25 +473,34 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
         if not rows:
             return 0
         user = rows[0].user
-        if not member_rights(user, fresh=True).sees_contacts or not user.email:
+        rights = alert_member_rights(user)
+        if not rights.digest_alerts or not user.email:
+            why = "套餐不含邮件汇总或无邮箱"
             for row in rows:
-                row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已到期或无邮箱"
+                row.status, row.last_error = AlertDelivery.Status.SKIPPED, why
             AlertDelivery.objects.bulk_update(rows, ["status", "last_error"])
             return 0
+        limit = rights.digest_item_limit
+        listed, left_out = (rows[:limit], rows[limit:]) if limit else (rows, [])
         groups: dict[str, list] = {}
-        for row in rows:
+        for row in listed:
             name = next(r["name"] for r in row.reasons if r.get("search") in search_ids)
             groups.setdefault(name, []).append(_digest_item(row))
         # The link turns off the searches this digest was sent for, not every search.
         sent_for = [r for row in rows for r in row.reasons if r.get("search") in search_ids]
         token = unsubscribe_token(user_id=user_id, reasons=sent_for)
         unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
+        # Members who cannot see contacts, or who missed some, are shown what a plan gives.
+        upgrade = left_out or not rights.sees_contacts
         message = build_email(
             "digest",
             to=[user.email],
             context={
                 "groups": sorted(groups.items()),
                 "count": len(rows),
+                "more": len(left_out),
+                "limit": limit,
+                "plans_url": settings.SITE_URL + reverse("membership") if upgrade else "",
                 "unsubscribe_url": unsubscribe_url,
                 "account_url": settings.SITE_URL + reverse("member-account"),
             },
@@ -463,9 +509,11 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
         )
         message.send()  # an SMTP error rolls back: the rows stay pending for the next hour
         now = timezone.now()
-        for row in rows:
+        for row in listed:
             row.status, row.sent_at, row.attempts = AlertDelivery.Status.SENT, now, row.attempts + 1
-        AlertDelivery.objects.bulk_update(rows, ["status", "sent_at", "attempts"])
+        for row in left_out:  # counted in this email, never listed in a later one
+            row.status, row.last_error = AlertDelivery.Status.SKIPPED, f"超出每封汇总 {limit} 条"
+        AlertDelivery.objects.bulk_update(rows, ["status", "sent_at", "attempts", "last_error"])
     return 1
 
 
