@@ -635,6 +635,31 @@ class TestFreeDigest:
             assert "欧阳晓" not in html and "87654321" not in html and "欧**" in html
         assert not ContactReveal.objects.exists()
 
+    def test_the_form_promises_what_the_plan_gives(self, client):
+        free = UserFactory()
+        client.force_login(free)
+        html = client.get(reverse("saved-search-new")).content.decode()
+        assert (
+            "免费会员每天按您设定的时间收到一封邮件汇总,最多 10 条,联系方式隐藏;"
+            "开通标讯定制会员可即时提醒并查看联系方式" in html
+        )
+        assert 'value="instant"' not in html and 'value="daily"' in html
+        assert 'href="/membership/"' in html
+        _free_plan(digest_item_limit=5)
+        assert "最多 5 条" in client.get(reverse("saved-search-new")).content.decode()
+        assert "每日邮件汇总,每封最多 5 条" in client.get(reverse("membership")).content.decode()
+        # An instant search kept from a paid period says what it now is.
+        _search(free, "管廊", "管廊", frequency="instant")
+        assert (
+            "即时提醒(您的套餐按每日汇总发送)"
+            in client.get(reverse("member-account")).content.decode()
+        )
+        # A paying member with instant alerts is offered them and promised what they pick.
+        client.force_login(paid_member(slug="custom"))
+        html = client.get(reverse("saved-search-new")).content.decode()
+        assert "新标讯发布后,符合条件的会按您选择的方式发到您的邮箱。" in html
+        assert 'value="instant"' in html and "免费会员" not in html
+
 
 class TestFollows:
     def test_following_a_project_alerts_on_its_stage_change(self, client, smtp_server):
