@@ -291,10 +291,18 @@ def _message(delivery: AlertDelivery, rights):
     return message
 
 
-# A claimed delivery is left to its worker this long. Longer than the task's hard time
-# limit (CELERY_TASK_TIME_LIMIT, 300 s), after which the worker process is killed: a live
-# worker is done with the row by then, so only a dead worker's claims run out.
-CLAIM_SECONDS = 600
+# A pending instant delivery nobody has claimed this long after matching lost its task
+# (a worker died holding the message: Redis would hand it out again only after its
+# one-hour visibility timeout) or waits behind a backlog; the sweeper enqueues it again,
+# harmless either way since a sender claims each row under its lock.
+UNCLAIMED_SECONDS = 30
+
+
+def claim_lease() -> datetime.timedelta:
+    """How long a claim keeps other workers off a delivery (ALERT_CLAIM_LEASE_SECONDS).
+    A claim covers one message (claim, send, record), which the SMTP timeout bounds well
+    below it (system check members.E001); a dead worker's claim runs out after it."""
+    return datetime.timedelta(seconds=settings.ALERT_CLAIM_LEASE_SECONDS)
 
 
 def alerts_send(*, delivery_ids) -> dict:
@@ -303,19 +311,19 @@ def alerts_send(*, delivery_ids) -> dict:
     The batch's deliveries, bulletins, contacts and members' current plans are read up
     front (a handful of queries, so entitlement is as of this send). Then, one delivery at
     a time: a short transaction claims it (SELECT … FOR UPDATE SKIP LOCKED, still pending
-    and not claimed by a live worker: set claimed_at, count the attempt) and commits; the
+    and not claimed within the lease: set claimed_at, count the attempt) and commits; the
     message goes out over the batch's SMTP connection with no row locked, so a slow or
     hung SMTP server never holds up other workers, the sweeper or the admin; a second
     short UPDATE records sent / failed / still pending and clears the claim.
 
     Another worker given the same ids skips a claimed or sent row, so two workers do not
-    send one alert twice. A worker that dies leaves at most the row it was sending
-    claimed: the rest of its batch is unclaimed and goes out when the task is redelivered
-    or the sweeper re-enqueues it. That one row is the at-least-once case: if the server
-    had already accepted the message (the crash came between its "250" and the mark), the
-    row is still pending, and once its claim runs out (CLAIM_SECONDS) the sweeper sends it
-    again, so the member gets a duplicate. Nothing can tell that case from a crash before
-    the server accepted, and losing an alert is worse than sending one twice."""
+    send one alert twice while claims are live. A worker that dies leaves at most the row
+    it was sending claimed: the rest of its batch is unclaimed, and the sweeper enqueues
+    it again UNCLAIMED_SECONDS after matching, the claimed one once its lease has run out.
+    That one row is the at-least-once case: if the server had already accepted the
+    message (the crash came between its "250" and the mark), the member gets a duplicate.
+    Nothing can tell that case from a crash
+    before the server accepted, and losing an alert is worse than sending one twice."""
     counts = {"sent": 0, "skipped": 0, "failed": 0, "digest": 0}
     ids = list(dict.fromkeys(delivery_ids))
     rows = {
@@ -361,13 +369,12 @@ def alerts_send(*, delivery_ids) -> dict:
 
 def _claimable() -> Q:
     # The database's clock, not the workers': they may run on several machines.
-    expired = Now() - datetime.timedelta(seconds=CLAIM_SECONDS)
-    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired)
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=Now() - claim_lease())
 
 
 def _claim(delivery_id: int) -> int | None:
     """Take a pending delivery for this worker, committed at once; its attempts, or None
-    when it is sent, locked or claimed by another worker."""
+    when it is sent, locked or claimed by another worker within the lease."""
     with transaction.atomic():
         attempts = (
             AlertDelivery.objects.select_for_update(skip_locked=True)
@@ -532,15 +539,18 @@ def _digest_item(row: AlertDelivery) -> dict:
     }
 
 
-def alerts_requeue_pending(*, older_than_minutes: int = 10) -> list[int]:
-    """Instant deliveries still pending after a while (a lost task, a broker restart, a
-    dead worker's claim run out)."""
-    before = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+def alerts_requeue_pending(*, unclaimed_for: int = UNCLAIMED_SECONDS) -> list[int]:
+    """Instant deliveries to enqueue again, oldest first: claimed by a worker whose lease
+    has run out (it died mid-send, or its send overran), or never claimed `unclaimed_for`
+    seconds after matching (the task was lost with a dead worker, or a broker restart)."""
+    matched_before = timezone.now() - datetime.timedelta(seconds=unclaimed_for)
+    stale = Q(claimed_at__lt=Now() - claim_lease())  # the database's clock, as _claim's
     return list(
         AlertDelivery.objects.filter(
-            _claimable(),
+            Q(claimed_at__isnull=True, created_at__lt=matched_before) | stale,
             status=AlertDelivery.Status.PENDING,
             instant=True,
-            created_at__lt=before,
-        ).values_list("pk", flat=True)[:5000]
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:5000]
     )

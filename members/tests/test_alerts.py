@@ -273,6 +273,23 @@ def test_no_row_lock_is_held_while_the_smtp_server_takes_its_time(settings):
     assert len(received) == 1
 
 
+def test_an_smtp_timeout_not_below_the_claim_lease_stops_the_site(settings):
+    """An operator who sets EMAIL_TIMEOUT at or above the lease is told at migrate/check."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "smtp.example.cn", "port": 587, "timeout": 30},
+        }
+    }
+    with pytest.raises(SystemCheckError, match="members.E001"):
+        call_command("check")
+    settings.ALERT_CLAIM_LEASE_SECONDS = 45
+    call_command("check")
+
+
 def _send_in_thread(ids):
     from django.db import connection
 
