@@ -314,17 +314,19 @@ def alerts_send(*, delivery_ids) -> dict:
     and not claimed within the lease: set claimed_at, count the attempt) and commits; the
     message goes out over the batch's SMTP connection with no row locked, so a slow or
     hung SMTP server never holds up other workers, the sweeper or the admin; a second
-    short UPDATE records sent / failed / still pending and clears the claim.
+    short UPDATE records sent / failed / still pending and clears the claim, only if the
+    row still carries this worker's claim (compare-and-set on claimed_at): a send that
+    overran its lease has been taken over, and the new claimer's outcome counts.
 
     Another worker given the same ids skips a claimed or sent row, so two workers do not
     send one alert twice while claims are live. A worker that dies leaves at most the row
     it was sending claimed: the rest of its batch is unclaimed, and the sweeper enqueues
     it again UNCLAIMED_SECONDS after matching, the claimed one once its lease has run out.
     That one row is the at-least-once case: if the server had already accepted the
-    message (the crash came between its "250" and the mark), the member gets a duplicate.
-    Nothing can tell that case from a crash
+    message (the crash came between its "250" and the mark), the member gets a duplicate;
+    so does one whose send overran its lease. Nothing can tell that case from a crash
     before the server accepted, and losing an alert is worse than sending one twice."""
-    counts = {"sent": 0, "skipped": 0, "failed": 0, "digest": 0}
+    counts = {"sent": 0, "skipped": 0, "failed": 0, "digest": 0, "taken_over": 0}
     ids = list(dict.fromkeys(delivery_ids))
     rows = {
         row.pk: row
@@ -342,24 +344,32 @@ def alerts_send(*, delivery_ids) -> dict:
             row = rows.get(delivery_id)
             if row is None:
                 continue  # sent already (or not instant) when the batch was read
-            attempts = _claim(delivery_id)
-            if attempts is None:
+            claim = _claim(delivery_id)
+            if claim is None:
                 continue  # sent meanwhile, or another worker has it
-            row.attempts = attempts
+            row.attempts, claimed_at = claim
             user = users.get(row.user_id)
             rights = alert_member_rights(user, free=free) if user is not None else None
             outcome = _send_one(row, user, rights, connection)
-            AlertDelivery.objects.filter(pk=row.pk, status=AlertDelivery.Status.PENDING).update(
+            recorded = AlertDelivery.objects.filter(
+                pk=row.pk, status=AlertDelivery.Status.PENDING, claimed_at=claimed_at
+            ).update(
                 status=row.status,
                 last_error=row.last_error,
                 sent_at=row.sent_at,
                 instant=row.instant,
                 claimed_at=None,
             )
+            if not recorded:
+                # The lease ran out mid-send and another worker claimed the row: its
+                # outcome counts (if both sent, the member has it twice: at-least-once).
+                logger.warning("alert delivery %s: claim taken over mid-send", row.pk)
+                counts["taken_over"] += 1
+                continue
             if outcome == "transient":
                 raise TransientSendError(row.last_error)
             if outcome == "sent":
-                _sms(row)
+                _sms(row)  # once: only the claimer that recorded the send texts
             counts[outcome] += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -372,9 +382,10 @@ def _claimable() -> Q:
     return Q(claimed_at__isnull=True) | Q(claimed_at__lt=Now() - claim_lease())
 
 
-def _claim(delivery_id: int) -> int | None:
-    """Take a pending delivery for this worker, committed at once; its attempts, or None
-    when it is sent, locked or claimed by another worker within the lease."""
+def _claim(delivery_id: int) -> tuple[int, datetime.datetime] | None:
+    """Take a pending delivery for this worker, committed at once: (its attempts, the
+    claim's time, which recording the outcome compares), or None when it is sent,
+    locked or claimed by another worker within the lease."""
     with transaction.atomic():
         attempts = (
             AlertDelivery.objects.select_for_update(skip_locked=True)
@@ -384,8 +395,10 @@ def _claim(delivery_id: int) -> int | None:
         )
         if attempts is None:
             return None
-        AlertDelivery.objects.filter(pk=delivery_id).update(claimed_at=Now(), attempts=attempts + 1)
-    return attempts + 1
+        row = AlertDelivery.objects.filter(pk=delivery_id)
+        row.update(claimed_at=Now(), attempts=attempts + 1)
+        claimed_at = row.values_list("claimed_at", flat=True).get()
+    return attempts + 1, claimed_at
 
 
 def _send_one(row: AlertDelivery, user, rights, connection) -> str:

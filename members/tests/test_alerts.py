@@ -273,6 +273,106 @@ def test_no_row_lock_is_held_while_the_smtp_server_takes_its_time(settings):
     assert len(received) == 1
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_send_that_overran_its_lease_leaves_the_new_claim_alone(settings, tmp_path):
+    """Worker A's send hangs at DATA past its claim's lease; the sweep hands the alert to
+    worker B, whose send is under way when A's server finally answers 451 (try later). A
+    must not record that over B's claim: A's retry then finds the alert taken and sends
+    nothing, and the member gets it once, by email and by SMS, from B."""
+    import json
+    import threading
+
+    from django.db.models import F
+
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    member = paid_member(
+        slug="custom",
+        email="lease@example.cn",
+        sms_phone="13912340000",
+        sms_alerts=True,
+        sms_verified_at=timezone.now(),
+    )
+    _search(member, "管廊", "管廊", frequency="instant")
+    [delivery_id] = alerts.alerts_match(
+        bulletin_ids=[BulletinFactory(title="综合管廊工程招标公告").pk]
+    )
+    a_in_data, a_answer, b_in_data, b_answer = (threading.Event() for _ in range(4))
+    with _scripted_smtp(
+        settings, [(a_in_data, a_answer, "451 4.3.0 try again later"), (b_in_data, b_answer, "")]
+    ) as received:
+        worker_a = threading.Thread(target=_send_in_thread, args=([delivery_id],))
+        worker_a.start()
+        worker_b = None
+        try:
+            assert a_in_data.wait(15), "A's message never reached the server"
+            # As if the lease had run out with A still waiting for the server.
+            AlertDelivery.objects.filter(pk=delivery_id).update(
+                claimed_at=F("claimed_at") - alerts.claim_lease()
+            )
+            requeued = alerts.alerts_requeue_pending()  # what beat's sweep enqueues
+            assert requeued == [delivery_id]
+            worker_b = threading.Thread(target=_send_in_thread, args=(requeued,))
+            worker_b.start()
+            assert b_in_data.wait(15), "B's message never reached the server"
+            a_answer.set()  # 451 to A, while B's send is under way
+            worker_a.join(20)
+            # A's task retries (or the sweep runs again): B holds the alert, nothing goes.
+            assert alerts.alerts_requeue_pending() == []
+            assert alerts.alerts_send(delivery_ids=[delivery_id])["sent"] == 0
+        finally:
+            a_answer.set(), b_answer.set()
+            worker_a.join(20)
+            if worker_b is not None:
+                worker_b.join(20)
+    delivery = AlertDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == AlertDelivery.Status.SENT and delivery.attempts == 2
+    assert [m["To"] for m in received] == ["lease@example.cn"]
+    texts = (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["phone"] for line in texts] == ["13912340000"]
+
+
+@contextlib.contextmanager
+def _scripted_smtp(settings, script):
+    """An SMTP server whose n-th message waits at DATA until its event is set, then gets
+    its answer ("" is 250 OK, and the message counts as received); messages past the
+    script are taken at once."""
+    import asyncio
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received, turns = [], list(script)
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            arrived, go, answer = turns.pop(0) if turns else (None, None, "")
+            if arrived is not None:
+                arrived.set()
+                for _ in range(600):
+                    if go.is_set():
+                        break
+                    await asyncio.sleep(0.05)
+            if answer:
+                return answer
+            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    port = _closed_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 20},
+        }
+    }
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
 def test_an_smtp_timeout_not_below_the_claim_lease_stops_the_site(settings):
     """An operator who sets EMAIL_TIMEOUT at or above the lease is told at migrate/check."""
     from django.core.management import call_command
