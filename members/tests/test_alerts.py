@@ -683,6 +683,7 @@ class TestFreeDigest:
     def test_newest_ten_masked_the_rest_counted_and_a_link_to_the_plans(self, smtp_server):
         member = UserFactory(email="free@example.cn")  # never subscribed
         _search(member, "管廊", "管廊", frequency="daily", digest_hour=9)
+        _search(member, "隧道", "隧道", frequency="daily", digest_hour=9)
         alerts.alerts_match(bulletin_ids=_twelve_bulletins())
         assert alerts.alerts_send_digests(now=NINE) == 1
         [message] = smtp_server.wait_for(1)
@@ -702,6 +703,11 @@ class TestFreeDigest:
         # The two left out are not sent in a later digest either.
         assert alerts.alerts_send_digests(now=NINE + datetime.timedelta(days=1)) == 0
         assert len(smtp_server.messages) == 1
+        # Its one-click link turns off the search it was sent for, and says so; a search of
+        # theirs it was not sent for (kept from a paid period) stays on.
+        assert "订阅:管廊" in Client().post(_unsubscribe_path(message)).content.decode()
+        assert not SavedSearch.objects.get(user=member, name="管廊").is_active
+        assert SavedSearch.objects.get(user=member, name="隧道").is_active
 
     @pytest.mark.parametrize(
         ("fields", "listed", "more"),
