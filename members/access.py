@@ -35,6 +35,8 @@ class MemberRights:
     daily_quota: int = 0
     saved_search_limit: int = 0
     instant_alerts: bool = False
+    digest_alerts: bool = False
+    digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
 
     @property
@@ -56,6 +58,7 @@ class MemberRights:
 
 
 ANONYMOUS = MemberRights()
+_STAFF = MemberRights(is_staff=True, sees_contacts=True, plan_name="staff", digest_alerts=True)
 
 
 class _Prepared:
@@ -122,6 +125,8 @@ _PERIOD_FIELDS = (
     "plan__saved_search_limit",
     "plan__instant_alerts",
     "plan__position",
+    "plan__digest_alerts",
+    "plan__digest_item_limit",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
 _STAND_IN_ID = -424242
@@ -133,7 +138,7 @@ def member_rights(user, *, fresh: bool = False) -> MemberRights:
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
     if user.is_staff:
-        return MemberRights(is_staff=True, sees_contacts=True, plan_name="staff")
+        return _STAFF
     if not fresh and hasattr(user, _RIGHTS_ATTR):
         return getattr(user, _RIGHTS_ATTR)
     periods = _CURRENT_PERIODS.rows(user_id=user.pk, day=timezone.localdate())
@@ -160,9 +165,11 @@ def users_with_rights(user_ids) -> dict:
 
 
 def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
-    """{user id: (sees contacts, instant alerts)} for active members, from plain values:
+    """{user id: (digest alerts, instant alerts)} for active members, from plain values:
     the alert matcher meets thousands of members per batch and needs only these two.
-    The plan that counts is the one `member_rights` would pick."""
+    The plan that counts is the one `member_rights` would pick; a member without one has
+    the free plan's (`alert_member_rights`). Instant alerts need a plan that shows
+    contacts; staff get digests."""
     from members.models import Subscription, User
 
     ids = list(user_ids)
@@ -176,15 +183,21 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
             "plan__daily_reveal_quota",
             "plan__position",
             "plan__instant_alerts",
+            "plan__digest_alerts",
         )
     )
     for user_id, *fields in _for_ids(periods, "user_id", ids):
         plan = tuple(fields)  # sees contacts, quota, position: member_rights' order
         if user_id not in best or plan[:3] > best[user_id][:3]:
             best[user_id] = plan
-    rights = {user_id: (plan[0], plan[0] and plan[3]) for user_id, plan in best.items()}
-    staff = User.objects.filter(pk__in=ids, is_active=True, is_staff=True)
-    rights.update({pk: (True, False) for pk in staff.values_list("pk", flat=True)})
+    rights = {user_id: (plan[4], plan[0] and plan[3]) for user_id, plan in best.items()}
+    free = free_plan_rights()
+    users = User.objects.filter(is_active=True).values_list("id", "is_staff")
+    for user_id, is_staff in _for_ids(users, "id", ids):
+        if is_staff:
+            rights[user_id] = (True, False)
+        elif user_id not in rights:
+            rights[user_id] = (free.digest_alerts, False)
     return rights
 
 
@@ -206,6 +219,7 @@ def _rights_from(current) -> MemberRights:
         [
             (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
             + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
+            + (s.plan.digest_alerts, s.plan.digest_item_limit)
             for s in current
         ]
     )
@@ -217,15 +231,51 @@ def _rights_from_rows(periods) -> MemberRights:
         return ANONYMOUS
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
-    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _ = best
+    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
         daily_quota=quota if sees_contacts else 0,
         saved_search_limit=saved_searches,
         instant_alerts=instant,
+        digest_alerts=digest,
+        digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
     )
+
+
+FREE_PLAN_SLUG = "free"
+
+
+def free_plan_rights() -> MemberRights:
+    """The rights of a member without a current period (never paid, lapsed, ended): the
+    plan with slug "free", read from the database each time (staff edit it). Whatever it
+    says, contacts stay hidden and alerts are never instant: both are paid services."""
+    from members.models import Plan
+
+    plan = (
+        Plan.objects.filter(slug=FREE_PLAN_SLUG)
+        .values("name", "saved_search_limit", "digest_alerts", "digest_item_limit")
+        .first()
+    )
+    if plan is None:
+        return ANONYMOUS
+    return MemberRights(
+        plan_name=plan["name"],
+        saved_search_limit=plan["saved_search_limit"],
+        digest_alerts=plan["digest_alerts"],
+        digest_item_limit=plan["digest_item_limit"],
+    )
+
+
+def alert_member_rights(user, *, free: MemberRights | None = None) -> MemberRights:
+    """What alert emails to this member follow: their current plan's rights, or the free
+    plan's when they have none (`free`: the free plan's rights, read once for a batch).
+    Only alerts read this: on pages a member without a period stays ANONYMOUS-like."""
+    rights = member_rights(user)
+    if rights.is_staff or rights.plan_name:
+        return rights
+    return free if free is not None else free_plan_rights()
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,8 @@ class PlanAdmin(admin.ModelAdmin):
         "daily_reveal_quota",
         "saved_search_limit",
         "instant_alerts",
+        "digest_alerts",
+        "digest_item_limit",
         "is_offered",
         "position",
     )

@@ -1,12 +1,18 @@
-"""Alerts: match new bulletins to saved searches, write deliveries, send instant emails.
+"""Alerts: match new bulletins to saved searches, write deliveries, send instant emails
+and digests.
 
 Each match is an AlertDelivery row, unique per member and bulletin, written in one
-transaction with every reason. The instant sender claims a pending row in a short
-transaction, talks SMTP holding no lock, then records the outcome in another short one;
-it checks the member's plan again at send time and sends a batch over one SMTP
-connection. Transient SMTP errors leave the row pending for the task's retry, permanent
-ones (5xx) mark it failed with the reason. Delivery is at-least-once, not exactly-once:
-see alerts_send.
+transaction with every reason. What a member gets is their plan's data: instant emails
+where the plan has instant alerts (and shows contacts), otherwise the daily or weekly
+digest, at most the plan's digest_item_limit bulletins, always masked. A member without a
+current period (never paid, lapsed, ended) has the free plan's rights.
+
+The instant sender claims a pending row in a short transaction, talks SMTP holding no
+lock, then records the outcome in another short one; it checks the member's plan again
+at send time (a plan without instant alerts by then: the row waits for the digest) and
+sends a batch over one SMTP connection. Transient SMTP errors leave the row pending for
+the task's retry, permanent ones (5xx) mark it failed with the reason. Delivery is
+at-least-once, not exactly-once: see alerts_send.
 """
 
 import contextlib
@@ -26,7 +32,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from members import sms
-from members.access import alert_rights, member_rights, users_with_rights
+from members.access import (
+    alert_member_rights,
+    alert_rights,
+    free_plan_rights,
+    users_with_rights,
+)
 from members.matching import current_index
 from members.models import AlertDelivery, SavedSearch
 from members.unsubscribe_links import unsubscribe_mailto, unsubscribe_token
@@ -66,30 +77,35 @@ def alerts_match(*, bulletin_ids) -> list[int]:
         .only(*_MATCH_FIELDS)
     )
     follows = _follow_reasons(bulletins)
-    # (user, bulletin) -> [reasons as JSON texts, instant wanted]
+    # (user, bulletin) -> [reasons as JSON texts, instant wanted, a saved search matched]
     matched: dict[tuple[int, int], list] = {}
     for bulletin in bulletins:
         found = [
-            (user_id, json.dumps(reason, ensure_ascii=False), True)
+            (user_id, json.dumps(reason, ensure_ascii=False), True, False)
             for user_id, reason in follows.get(bulletin.pk, ())
         ]
-        found += [(c.user_id, c.reason_json, c.instant) for c, _ in index.matches(bulletin)]
-        for user_id, reason, instant in found:
+        found += [(c.user_id, c.reason_json, c.instant, True) for c, _ in index.matches(bulletin)]
+        for user_id, reason, instant, searched in found:
             key = (user_id, bulletin.pk)
             entry = matched.get(key)
             if entry is None:
-                matched[key] = [[reason], instant]
+                matched[key] = [[reason], instant, searched]
             else:
                 entry[0].append(reason)
                 entry[1] = entry[1] or instant
+                entry[2] = entry[2] or searched
     rights = alert_rights({user_id for user_id, _ in matched})
     rows = []
-    for (user_id, bulletin_id), (reasons, instant) in matched.items():
-        sees_contacts, instant_alerts = rights.get(user_id, (False, False))
-        if not sees_contacts:
-            continue  # alerts are a paid service
-        # Follows are instant for plans with instant alerts; searches as the member chose.
-        rows.append((user_id, bulletin_id, f"[{', '.join(reasons)}]", instant and instant_alerts))
+    for (user_id, bulletin_id), (reasons, instant, searched) in matched.items():
+        digest_alerts, instant_alerts = rights.get(user_id, (False, False))
+        # Follows are instant for plans with instant alerts; searches as the member chose
+        # if the plan allows it, else in the digest (a free member's instant search too).
+        instant = instant and instant_alerts
+        if not instant and not (digest_alerts and searched):
+            # No email would carry it: a digest lists matches under their saved searches,
+            # so a follow alone has none to go in.
+            continue
+        rows.append((user_id, bulletin_id, f"[{', '.join(reasons)}]", instant))
     with transaction.atomic():
         created = _insert_deliveries(rows)
     pending = AlertDelivery.objects.filter(
@@ -275,10 +291,18 @@ def _message(delivery: AlertDelivery, rights):
     return message
 
 
-# A claimed delivery is left to its worker this long. Longer than the task's hard time
-# limit (CELERY_TASK_TIME_LIMIT, 300 s), after which the worker process is killed: a live
-# worker is done with the row by then, so only a dead worker's claims run out.
-CLAIM_SECONDS = 600
+# A pending instant delivery nobody has claimed this long after matching lost its task
+# (a worker died holding the message: Redis would hand it out again only after its
+# one-hour visibility timeout) or waits behind a backlog; the sweeper enqueues it again,
+# harmless either way since a sender claims each row under its lock.
+UNCLAIMED_SECONDS = 30
+
+
+def claim_lease() -> datetime.timedelta:
+    """How long a claim keeps other workers off a delivery (ALERT_CLAIM_LEASE_SECONDS).
+    A claim covers one message (claim, send, record), which the SMTP timeout bounds well
+    below it (system check members.E001); a dead worker's claim runs out after it."""
+    return datetime.timedelta(seconds=settings.ALERT_CLAIM_LEASE_SECONDS)
 
 
 def alerts_send(*, delivery_ids) -> dict:
@@ -287,44 +311,65 @@ def alerts_send(*, delivery_ids) -> dict:
     The batch's deliveries, bulletins, contacts and members' current plans are read up
     front (a handful of queries, so entitlement is as of this send). Then, one delivery at
     a time: a short transaction claims it (SELECT … FOR UPDATE SKIP LOCKED, still pending
-    and not claimed by a live worker: set claimed_at, count the attempt) and commits; the
+    and not claimed within the lease: set claimed_at, count the attempt) and commits; the
     message goes out over the batch's SMTP connection with no row locked, so a slow or
     hung SMTP server never holds up other workers, the sweeper or the admin; a second
-    short UPDATE records sent / failed / still pending and clears the claim.
+    short UPDATE records sent / failed / still pending and clears the claim, only if the
+    row still carries this worker's claim (compare-and-set on claimed_at): a send that
+    overran its lease has been taken over, and the new claimer's outcome counts.
 
     Another worker given the same ids skips a claimed or sent row, so two workers do not
-    send one alert twice. A worker that dies leaves at most the row it was sending
-    claimed: the rest of its batch is unclaimed and goes out when the task is redelivered
-    or the sweeper re-enqueues it. That one row is the at-least-once case: if the server
-    had already accepted the message (the crash came between its "250" and the mark), the
-    row is still pending, and once its claim runs out (CLAIM_SECONDS) the sweeper sends it
-    again, so the member gets a duplicate. Nothing can tell that case from a crash before
-    the server accepted, and losing an alert is worse than sending one twice."""
-    counts = {"sent": 0, "skipped": 0, "failed": 0}
+    send one alert twice while claims are live. A worker that dies leaves at most the row
+    it was sending claimed: the rest of its batch is unclaimed, and the sweeper enqueues
+    it again UNCLAIMED_SECONDS after matching, the claimed one once its lease has run out.
+    That one row is the at-least-once case: if the server had already accepted the
+    message (the crash came between its "250" and the mark), the member gets a duplicate;
+    so does one whose send overran its lease. Nothing can tell that case from a crash
+    before the server accepted, and losing an alert is worse than sending one twice."""
+    counts = {"sent": 0, "skipped": 0, "failed": 0, "digest": 0, "taken_over": 0}
     ids = list(dict.fromkeys(delivery_ids))
     rows = {
         row.pk: row
-        for row in AlertDelivery.objects.filter(pk__in=ids, status=AlertDelivery.Status.PENDING)
+        for row in AlertDelivery.objects.filter(
+            pk__in=ids, instant=True, status=AlertDelivery.Status.PENDING
+        )
         .select_related("bulletin__category", "bulletin__region")
         .prefetch_related("bulletin__contacts")
     }
     users = users_with_rights({row.user_id for row in rows.values()})
+    free = free_plan_rights() if rows else None
     connection = mailers.default
     try:
         for delivery_id in ids:
             row = rows.get(delivery_id)
             if row is None:
                 continue  # sent already (or not instant) when the batch was read
-            attempts = _claim(delivery_id)
-            if attempts is None:
+            claim = _claim(delivery_id)
+            if claim is None:
                 continue  # sent meanwhile, or another worker has it
-            row.attempts = attempts
-            outcome = _send_one(row, users.get(row.user_id), connection)
-            AlertDelivery.objects.filter(pk=row.pk, status=AlertDelivery.Status.PENDING).update(
-                status=row.status, last_error=row.last_error, sent_at=row.sent_at, claimed_at=None
+            row.attempts, claimed_at = claim
+            user = users.get(row.user_id)
+            rights = alert_member_rights(user, free=free) if user is not None else None
+            outcome = _send_one(row, user, rights, connection)
+            recorded = AlertDelivery.objects.filter(
+                pk=row.pk, status=AlertDelivery.Status.PENDING, claimed_at=claimed_at
+            ).update(
+                status=row.status,
+                last_error=row.last_error,
+                sent_at=row.sent_at,
+                instant=row.instant,
+                claimed_at=None,
             )
+            if not recorded:
+                # The lease ran out mid-send and another worker claimed the row: its
+                # outcome counts (if both sent, the member has it twice: at-least-once).
+                logger.warning("alert delivery %s: claim taken over mid-send", row.pk)
+                counts["taken_over"] += 1
+                continue
             if outcome == "transient":
                 raise TransientSendError(row.last_error)
+            if outcome == "sent":
+                _sms(row)  # once: only the claimer that recorded the send texts
             counts[outcome] += 1
     finally:
         with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -334,13 +379,13 @@ def alerts_send(*, delivery_ids) -> dict:
 
 def _claimable() -> Q:
     # The database's clock, not the workers': they may run on several machines.
-    expired = Now() - datetime.timedelta(seconds=CLAIM_SECONDS)
-    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=expired)
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=Now() - claim_lease())
 
 
-def _claim(delivery_id: int) -> int | None:
-    """Take a pending delivery for this worker, committed at once; its attempts, or None
-    when it is sent, locked or claimed by another worker."""
+def _claim(delivery_id: int) -> tuple[int, datetime.datetime] | None:
+    """Take a pending delivery for this worker, committed at once: (its attempts, the
+    claim's time, which recording the outcome compares), or None when it is sent,
+    locked or claimed by another worker within the lease."""
     with transaction.atomic():
         attempts = (
             AlertDelivery.objects.select_for_update(skip_locked=True)
@@ -350,14 +395,23 @@ def _claim(delivery_id: int) -> int | None:
         )
         if attempts is None:
             return None
-        AlertDelivery.objects.filter(pk=delivery_id).update(claimed_at=Now(), attempts=attempts + 1)
-    return attempts + 1
+        row = AlertDelivery.objects.filter(pk=delivery_id)
+        row.update(claimed_at=Now(), attempts=attempts + 1)
+        claimed_at = row.values_list("claimed_at", flat=True).get()
+    return attempts + 1, claimed_at
 
 
-def _send_one(row: AlertDelivery, user, connection) -> str:
-    rights = member_rights(user) if user is not None else None
-    if rights is None or not rights.sees_contacts or not user.email:
-        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已到期或无邮箱"
+def _send_one(row: AlertDelivery, user, rights, connection) -> str:
+    if rights is None or not user.email:
+        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已停用或无邮箱"
+        return "skipped"
+    if not (rights.sees_contacts and rights.instant_alerts):
+        # The plan changed since the match (lapsed, ended, downgraded): the member now has
+        # their plan's rights, for a lapsed one the free plan's digest.
+        if rights.digest_alerts and any(r.get("search") for r in row.reasons):
+            row.instant = False  # pending: the search's next digest lists it
+            return "digest"
+        row.status, row.last_error = AlertDelivery.Status.SKIPPED, "套餐不含即时提醒"
         return "skipped"
     row.user = user
     try:
@@ -376,7 +430,6 @@ def _send_one(row: AlertDelivery, user, connection) -> str:
         row.last_error = str(exc)[:300] or exc.__class__.__name__
         return "transient"  # stays pending: the task retries with backoff
     row.status, row.sent_at, row.last_error = AlertDelivery.Status.SENT, timezone.now(), ""
-    _sms(row)
     return "sent"
 
 
@@ -400,9 +453,11 @@ def _sms(row: AlertDelivery) -> None:
 
 
 def _digest_searches_due(now) -> dict[int, list[int]]:
-    """Members whose daily (or, on Mondays, weekly) digest hour is now: user -> searches."""
+    """Members whose daily (or, on Mondays, weekly) digest hour is now: user -> searches.
+    An instant search is due daily too: its matches are digest rows only for a member
+    whose plan has no instant alerts (free, lapsed, 标讯查询)."""
     local = timezone.localtime(now)
-    frequencies = [SavedSearch.Frequency.DAILY]
+    frequencies = [SavedSearch.Frequency.DAILY, SavedSearch.Frequency.INSTANT]
     if local.weekday() == 0:
         frequencies.append(SavedSearch.Frequency.WEEKLY)
     due: dict[int, list[int]] = {}
@@ -415,8 +470,10 @@ def _digest_searches_due(now) -> dict[int, list[int]]:
 
 
 def alerts_send_digests(*, now=None) -> int:
-    """Beat, hourly: one email per member whose digest hour it is, listing every pending
-    digest match, grouped by saved search, each bulletin once. Returns emails sent."""
+    """Beat, hourly: one email per member whose digest hour it is, listing the pending
+    digest matches newest first, grouped by saved search, each bulletin once, masked;
+    at most the plan's digest_item_limit of them (the free plan's for a member without a
+    period), the rest counted and marked skipped. Returns emails sent."""
     now = now or timezone.now()
     sent = 0
     for user_id, search_ids in _digest_searches_due(now).items():
@@ -436,25 +493,34 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
         if not rows:
             return 0
         user = rows[0].user
-        if not member_rights(user, fresh=True).sees_contacts or not user.email:
+        rights = alert_member_rights(user)
+        if not rights.digest_alerts or not user.email:
+            why = "套餐不含邮件汇总或无邮箱"
             for row in rows:
-                row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已到期或无邮箱"
+                row.status, row.last_error = AlertDelivery.Status.SKIPPED, why
             AlertDelivery.objects.bulk_update(rows, ["status", "last_error"])
             return 0
+        limit = rights.digest_item_limit
+        listed, left_out = (rows[:limit], rows[limit:]) if limit else (rows, [])
         groups: dict[str, list] = {}
-        for row in rows:
+        for row in listed:
             name = next(r["name"] for r in row.reasons if r.get("search") in search_ids)
             groups.setdefault(name, []).append(_digest_item(row))
         # The link turns off the searches this digest was sent for, not every search.
         sent_for = [r for row in rows for r in row.reasons if r.get("search") in search_ids]
         token = unsubscribe_token(user_id=user_id, reasons=sent_for)
         unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
+        # Members who cannot see contacts, or who missed some, are shown what a plan gives.
+        upgrade = left_out or not rights.sees_contacts
         message = build_email(
             "digest",
             to=[user.email],
             context={
                 "groups": sorted(groups.items()),
                 "count": len(rows),
+                "more": len(left_out),
+                "limit": limit,
+                "plans_url": settings.SITE_URL + reverse("membership") if upgrade else "",
                 "unsubscribe_url": unsubscribe_url,
                 "account_url": settings.SITE_URL + reverse("member-account"),
             },
@@ -463,9 +529,11 @@ def _send_digest(user_id: int, search_ids: set[int]) -> int:
         )
         message.send()  # an SMTP error rolls back: the rows stay pending for the next hour
         now = timezone.now()
-        for row in rows:
+        for row in listed:
             row.status, row.sent_at, row.attempts = AlertDelivery.Status.SENT, now, row.attempts + 1
-        AlertDelivery.objects.bulk_update(rows, ["status", "sent_at", "attempts"])
+        for row in left_out:  # counted in this email, never listed in a later one
+            row.status, row.last_error = AlertDelivery.Status.SKIPPED, f"超出每封汇总 {limit} 条"
+        AlertDelivery.objects.bulk_update(rows, ["status", "sent_at", "attempts", "last_error"])
     return 1
 
 
@@ -484,15 +552,18 @@ def _digest_item(row: AlertDelivery) -> dict:
     }
 
 
-def alerts_requeue_pending(*, older_than_minutes: int = 10) -> list[int]:
-    """Instant deliveries still pending after a while (a lost task, a broker restart, a
-    dead worker's claim run out)."""
-    before = timezone.now() - datetime.timedelta(minutes=older_than_minutes)
+def alerts_requeue_pending(*, unclaimed_for: int = UNCLAIMED_SECONDS) -> list[int]:
+    """Instant deliveries to enqueue again, oldest first: claimed by a worker whose lease
+    has run out (it died mid-send, or its send overran), or never claimed `unclaimed_for`
+    seconds after matching (the task was lost with a dead worker, or a broker restart)."""
+    matched_before = timezone.now() - datetime.timedelta(seconds=unclaimed_for)
+    stale = Q(claimed_at__lt=Now() - claim_lease())  # the database's clock, as _claim's
     return list(
         AlertDelivery.objects.filter(
-            _claimable(),
+            Q(claimed_at__isnull=True, created_at__lt=matched_before) | stale,
             status=AlertDelivery.Status.PENDING,
             instant=True,
-            created_at__lt=before,
-        ).values_list("pk", flat=True)[:5000]
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:5000]
     )

@@ -6,6 +6,8 @@ class MembersConfig(AppConfig):
     verbose_name = "会员"
 
     def ready(self):
+        from members import checks  # noqa: F401  (registers the system checks)
+
         # Alerts follow publishing through news' event; news does not import members.
         from members.alerts import alerts_enqueue
         from news.events import bulletins_published

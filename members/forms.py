@@ -119,8 +119,18 @@ class SavedSearchForm(forms.ModelForm):
         fields = ["name", "query", "title_only", "frequency", "digest_hour", "is_active"]
         widgets = {"digest_hour": forms.NumberInput(attrs={"min": 0, "max": 23})}
 
-    def __init__(self, *args, extra_region_ids=(), **kwargs):
+    def __init__(self, *args, extra_region_ids=(), instant_allowed=True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not instant_allowed:
+            # Not offered to a plan without instant alerts (an instant search kept from a
+            # paid period shows as the daily digest it now is); a posted "instant" still
+            # validates, so saving answers with the plan's own message.
+            frequency = self.fields["frequency"]
+            frequency.widget.choices = [
+                c for c in frequency.choices if c[0] != SavedSearch.Frequency.INSTANT
+            ]
+            if self.initial.get("frequency") == SavedSearch.Frequency.INSTANT:
+                self.initial["frequency"] = SavedSearch.Frequency.DAILY
         ids = set(extra_region_ids)
         if self.instance.pk:
             ids |= set(self.instance.regions.values_list("pk", flat=True))

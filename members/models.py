@@ -54,6 +54,14 @@ class Plan(models.Model):
     )
     saved_search_limit = models.PositiveSmallIntegerField(_("可保存订阅数"), default=0)
     instant_alerts = models.BooleanField(_("即时提醒"), default=False)
+    # Every plan, the free one included, may get a daily/weekly digest of its saved
+    # searches' matches; the free plan's is short and masked (members.alerts).
+    digest_alerts = models.BooleanField(_("邮件汇总提醒"), default=True)
+    digest_item_limit = models.PositiveIntegerField(
+        _("每封汇总最多条数"),
+        default=0,
+        help_text=_("0 表示不限;超出的标讯只在邮件中说明条数,不再补发"),
+    )
     description = models.TextField(_("说明"), blank=True)
     position = models.PositiveSmallIntegerField(_("排序"), default=100)
     is_offered = models.BooleanField(_("对外销售"), default=True)

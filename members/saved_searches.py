@@ -1,13 +1,14 @@
 """Saved searches (标讯定制): create, edit, delete within the plan's limits; preview."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.access import member_rights
+from members.access import alert_member_rights, member_rights
 from members.matching import saved_searches_changed
 from members.models import SavedSearch
 from news.models import Bulletin, Region
@@ -40,6 +41,42 @@ def saved_search_save(*, user, search: SavedSearch, regions, categories) -> Save
         search.categories.set(categories)
     transaction.on_commit(saved_searches_changed)
     return search
+
+
+@dataclass(frozen=True)
+class AlertTerms:
+    """What the saved-search form offers and promises this member, from their plan."""
+
+    instant: bool  # 即时提醒 is offered
+    promise: str
+    upgrade: bool  # point to the plans page
+
+
+def alert_terms(*, user) -> AlertTerms:
+    """A member without a current period (free, lapsed, ended) is promised the free plan's
+    digest, its numbers read from the plan; paying members the alerts they choose."""
+    rights = alert_member_rights(user)
+    paying = rights.is_staff or member_rights(user).plan_name
+    if paying and (rights.digest_alerts or rights.instant_alerts):
+        promise = _("新标讯发布后,符合条件的会按您选择的方式发到您的邮箱。")
+        return AlertTerms(instant=rights.instant_alerts, promise=promise, upgrade=False)
+    if paying:
+        promise = _("您的套餐不含邮件提醒,订阅可用于预览匹配结果。")
+    elif not rights.digest_alerts:
+        promise = _(
+            "免费会员不发送邮件提醒,订阅可用于预览匹配结果;开通标讯定制会员可即时提醒并查看联系方式"
+        )
+    elif rights.digest_item_limit:
+        promise = _(
+            "免费会员每天按您设定的时间收到一封邮件汇总,最多 %(n)s 条,联系方式隐藏;"
+            "开通标讯定制会员可即时提醒并查看联系方式"
+        ) % {"n": rights.digest_item_limit}
+    else:
+        promise = _(
+            "免费会员每天按您设定的时间收到一封邮件汇总,联系方式隐藏;"
+            "开通标讯定制会员可即时提醒并查看联系方式"
+        )
+    return AlertTerms(instant=False, promise=promise, upgrade=True)
 
 
 def saved_search_delete(*, user, search_id: int) -> None:

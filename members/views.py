@@ -67,8 +67,8 @@ def apply(request):
     return render(request, "members/apply.html", {"form": form})
 
 
-def _search_context(form, preview_result=None):
-    return {"form": form, "preview": preview_result}
+def _search_context(form, terms, preview_result=None):
+    return {"form": form, "terms": terms, "preview": preview_result}
 
 
 def _preview_of(form, viewer):
@@ -95,8 +95,13 @@ def saved_search_edit(request, pk: int | None = None):
     initial, extra = {}, []
     if pk is None and request.method == "GET":
         initial, extra = _initial_from_list_filters(request.GET)
+    terms = saved_searches.alert_terms(user=request.user)
     form = SavedSearchForm(
-        request.POST or None, instance=instance, initial=initial, extra_region_ids=extra
+        request.POST or None,
+        instance=instance,
+        initial=initial,
+        extra_region_ids=extra,
+        instant_allowed=terms.instant,
     )
     result = None
     if request.method == "POST" and form.is_valid():
@@ -120,7 +125,8 @@ def saved_search_edit(request, pk: int | None = None):
         bound = SavedSearchForm(_as_query_dict(form), instance=instance, extra_region_ids=extra)
         if bound.is_valid():
             result = _preview_of(bound, request.user)
-    return render(request, "members/saved_search_form.html", _search_context(form, result))
+    context = _search_context(form, terms, result)
+    return render(request, "members/saved_search_form.html", context)
 
 
 def _as_query_dict(form):

@@ -322,14 +322,24 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# An instant alert's claim keeps other workers off it this long; a dead worker's claims
+# run out after it and the sweep, every ALERT_SWEEP_SECONDS, sends them again (with those
+# never claimed 30 s after matching): after a crash alerts go out within lease + sweep.
+# The SMTP timeout (EMAIL_TIMEOUT) must stay below the lease: system check members.E001.
+ALERT_CLAIM_LEASE_SECONDS = env.int("ALERT_CLAIM_LEASE_SECONDS", default=30)
+ALERT_SWEEP_SECONDS = env.float("ALERT_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
-    # Marks lapsed subscriptions, sends the 7-day and 1-day renewal reminders (once each).
     "alerts-digest": {
         "task": "members.tasks.alerts_digest",
         "schedule": crontab(minute=0),
     },
-    "alerts-sweep": {"task": "members.tasks.alerts_sweep", "schedule": 300.0},
+    "alerts-sweep": {
+        "task": "members.tasks.alerts_sweep",
+        "schedule": ALERT_SWEEP_SECONDS,
+        # While workers are down, sweeps queued up would each enqueue the same rows again.
+        "options": {"expires": ALERT_SWEEP_SECONDS},
+    },
     # Unpaid orders: ask the provider after 15 minutes, close after 2 hours; open refunds:
     # ask the provider by refund number (billing.services.refunds_reconcile).
     "orders-reconcile": {"task": "billing.tasks.orders_reconcile", "schedule": 300.0},
@@ -338,6 +348,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.deadline_reminders",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Marks lapsed subscriptions, sends the 7-day and 1-day renewal reminders (once each).
     "subscriptions-daily": {
         "task": "members.tasks.subscriptions_daily",
         "schedule": crontab(hour=8, minute=0),

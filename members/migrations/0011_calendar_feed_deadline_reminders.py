@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0009_alert_delivery_claimed_at'),
+        ('members', '0010_plan_digest_alerts'),
         ('news', '0011_remask_fail_closed'),  # Bulletin; not its deadline columns
     ]
 

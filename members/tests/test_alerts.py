@@ -7,13 +7,14 @@ import socket
 import time
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from members import alerts, services, unsubscribe_links
-from members.models import AlertDelivery, ContactReveal, SavedSearch, Subscription
+from members.models import AlertDelivery, ContactReveal, Follow, Plan, SavedSearch, Subscription
 from members.tests.factories import UserFactory, paid_member
 from members.tests.task_events import tasks_settled
 from members.unsubscribe_links import unsubscribe_token
@@ -86,17 +87,24 @@ class TestMatching:
         names = sorted(r["name"] for r in AlertDelivery.objects.get().reasons)
         assert names == ["桥", "江苏的桥"]
 
-    def test_free_and_lapsed_members_get_nothing(self):
+    def test_free_and_lapsed_members_get_digest_rows_never_instant_ones(self):
+        from news import linking
+
         free = UserFactory()
-        lapsed = paid_member()
+        lapsed = paid_member(slug="custom")
         Subscription.objects.filter(user=lapsed).update(
             ends_on=timezone.localdate() - datetime.timedelta(days=1)
         )
         for user in (free, lapsed):
-            _search(user, "管廊", "管廊")
+            _search(user, "管廊", "管廊", frequency="instant")
+        follower = UserFactory()  # follows only: no digest lists a follow
         bulletin = BulletinFactory(title="综合管廊工程招标公告")
-        alerts.alerts_match(bulletin_ids=[bulletin.pk])
-        assert not AlertDelivery.objects.exists()
+        linking.project_link_bulletin(bulletin=bulletin)
+        bulletin.refresh_from_db()
+        Follow.objects.create(user=follower, project_id=bulletin.project_id)
+        assert alerts.alerts_match(bulletin_ids=[bulletin.pk]) == []
+        rows = AlertDelivery.objects.all()
+        assert {(r.user_id, r.instant) for r in rows} == {(free.pk, False), (lapsed.pk, False)}
 
     def test_query_plan_gets_digest_rows_not_instant(self):
         member = paid_member(slug="query")  # no instant alerts in this plan
@@ -125,7 +133,7 @@ class TestMatching:
         assert AlertDelivery.objects.get(bulletin=bulletin).reasons == [{"name": "旧"}]
 
     def test_alert_rights_agree_with_the_site_policy(self):
-        from members.access import alert_rights, member_rights
+        from members.access import alert_member_rights, alert_rights
         from members.tests.factories import plan
 
         custom = paid_member(slug="custom")
@@ -147,11 +155,18 @@ class TestMatching:
         users = [custom, query, both, lapsed, inactive, staff, free]
         rights = alert_rights(u.pk for u in users)
         for user in users:
-            expected = member_rights(user, fresh=True)
-            wanted = (expected.sees_contacts, expected.sees_contacts and expected.instant_alerts)
+            expected = alert_member_rights(user) if user.is_active else None
+            wanted = (
+                (expected.digest_alerts, expected.sees_contacts and expected.instant_alerts)
+                if expected
+                else (False, False)
+            )
             assert rights.get(user.pk, (False, False)) == wanted, user
         assert rights[custom.pk] == (True, True) and rights[both.pk] == (True, True)
         assert rights[query.pk] == (True, False)
+        # Free and lapsed members have the free plan's digest, never instant alerts.
+        assert rights[free.pk] == rights[lapsed.pk] == (True, False)
+        assert inactive.pk not in rights
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -258,6 +273,123 @@ def test_no_row_lock_is_held_while_the_smtp_server_takes_its_time(settings):
     assert len(received) == 1
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_send_that_overran_its_lease_leaves_the_new_claim_alone(settings, tmp_path):
+    """Worker A's send hangs at DATA past its claim's lease; the sweep hands the alert to
+    worker B, whose send is under way when A's server finally answers 451 (try later). A
+    must not record that over B's claim: A's retry then finds the alert taken and sends
+    nothing, and the member gets it once, by email and by SMS, from B."""
+    import json
+    import threading
+
+    from django.db.models import F
+
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    member = paid_member(
+        slug="custom",
+        email="lease@example.cn",
+        sms_phone="13912340000",
+        sms_alerts=True,
+        sms_verified_at=timezone.now(),
+    )
+    _search(member, "管廊", "管廊", frequency="instant")
+    [delivery_id] = alerts.alerts_match(
+        bulletin_ids=[BulletinFactory(title="综合管廊工程招标公告").pk]
+    )
+    a_in_data, a_answer, b_in_data, b_answer = (threading.Event() for _ in range(4))
+    with _scripted_smtp(
+        settings, [(a_in_data, a_answer, "451 4.3.0 try again later"), (b_in_data, b_answer, "")]
+    ) as received:
+        worker_a = threading.Thread(target=_send_in_thread, args=([delivery_id],))
+        worker_a.start()
+        worker_b = None
+        try:
+            assert a_in_data.wait(15), "A's message never reached the server"
+            # As if the lease had run out with A still waiting for the server.
+            AlertDelivery.objects.filter(pk=delivery_id).update(
+                claimed_at=F("claimed_at") - alerts.claim_lease()
+            )
+            requeued = alerts.alerts_requeue_pending()  # what beat's sweep enqueues
+            assert requeued == [delivery_id]
+            worker_b = threading.Thread(target=_send_in_thread, args=(requeued,))
+            worker_b.start()
+            assert b_in_data.wait(15), "B's message never reached the server"
+            a_answer.set()  # 451 to A, while B's send is under way
+            worker_a.join(20)
+            # A's task retries (or the sweep runs again): B holds the alert, nothing goes.
+            assert alerts.alerts_requeue_pending() == []
+            assert alerts.alerts_send(delivery_ids=[delivery_id])["sent"] == 0
+        finally:
+            a_answer.set(), b_answer.set()
+            worker_a.join(20)
+            if worker_b is not None:
+                worker_b.join(20)
+    delivery = AlertDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == AlertDelivery.Status.SENT and delivery.attempts == 2
+    assert [m["To"] for m in received] == ["lease@example.cn"]
+    texts = (tmp_path / "sms.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["phone"] for line in texts] == ["13912340000"]
+
+
+@contextlib.contextmanager
+def _scripted_smtp(settings, script):
+    """An SMTP server whose n-th message waits at DATA until its event is set, then gets
+    its answer ("" is 250 OK, and the message counts as received); messages past the
+    script are taken at once."""
+    import asyncio
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received, turns = [], list(script)
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            arrived, go, answer = turns.pop(0) if turns else (None, None, "")
+            if arrived is not None:
+                arrived.set()
+                for _ in range(600):
+                    if go.is_set():
+                        break
+                    await asyncio.sleep(0.05)
+            if answer:
+                return answer
+            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    port = _closed_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 20},
+        }
+    }
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
+def test_an_smtp_timeout_not_below_the_claim_lease_stops_the_site(settings):
+    """An operator who sets EMAIL_TIMEOUT at or above the lease is told at migrate/check."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "smtp.example.cn", "port": 587, "timeout": 30},
+        }
+    }
+    with pytest.raises(SystemCheckError, match="members.E001"):
+        call_command("check")
+    settings.ALERT_CLAIM_LEASE_SECONDS = 45
+    call_command("check")
+
+
 def _send_in_thread(ids):
     from django.db import connection
 
@@ -302,16 +434,27 @@ def _slow_smtp(settings, in_data, release):
 
 
 def test_entitlement_is_checked_at_send_time(smtp_server):
-    member = paid_member(slug="custom")
-    _search(member, "管廊", "管廊", frequency="instant")
-    bulletin = BulletinFactory(title="综合管廊工程招标公告")
+    """A membership ended between the match and the send: no instant email with contacts;
+    the member has the free plan's rights now, so the bulletin comes in their digest."""
+    member = paid_member(slug="custom", email="ended@example.cn")
+    _search(member, "管廊", "管廊", frequency="instant", digest_hour=8)
+    bulletin = _draft()
+    bulletin.status = Bulletin.Status.PUBLISHED
+    bulletin.save()
     ids = alerts.alerts_match(bulletin_ids=[bulletin.pk])
     services.subscription_end_early(subscription=member.subscriptions.get(), reason="退款", by=None)
-    assert alerts.alerts_send(delivery_ids=ids)["skipped"] == 1
-    # The row reached its final state and the send returned: a message sent would have
-    # been answered "250" by the server, after it had stored it.
-    assert AlertDelivery.objects.get().status == AlertDelivery.Status.SKIPPED
+    assert alerts.alerts_send(delivery_ids=ids)["digest"] == 1
+    # The send returned: a message sent would have been answered "250" by the server,
+    # after it had stored it.
     assert smtp_server.messages == []
+    assert not ContactReveal.objects.exists()
+    eight = timezone.make_aware(datetime.datetime(2026, 11, 26, 8, 0))
+    assert alerts.alerts_send_digests(now=eight) == 1
+    [message] = smtp_server.wait_for(1)
+    text = message.get_body(("plain",)).get_content()
+    assert message["To"] == "ended@example.cn" and "镇江新区综合管廊工程" in text
+    html = message.get_body(("html",)).get_content()
+    assert "欧阳晓" not in text + html and "欧**" in html
 
 
 def _token(member, *searches, follows=()):
@@ -509,6 +652,136 @@ class TestDigest:
         assert "【道路】" in text and "常州道路维修工程招标公告" in text
         assert AlertDelivery.objects.filter(status="sent").count() == 2
         assert roads.name == "道路"
+
+
+NINE = timezone.make_aware(datetime.datetime(2026, 11, 26, 9, 0))
+
+
+def _twelve_bulletins():
+    """Twelve published tenders matching "管廊", newest 第1标段 … oldest 第12标段, created
+    oldest first (so newest first is by date, not by id), each naming its contact."""
+    now = timezone.now()
+    bulletins = []
+    for n in range(12, 0, -1):
+        bulletin = BulletinFactory(
+            title=f"综合管廊工程第{n}标段施工招标公告(联系人:欧阳晓)",
+            body="综合管廊工程施工招标。联系人:欧阳晓 电话:(0511)87654321",
+            published_at=now - datetime.timedelta(minutes=n),
+        )
+        ContactFactory(bulletin=bulletin, person="欧阳晓", phone="(0511)87654321", mobile="")
+        bulletins.append(bulletin)
+    return [b.pk for b in bulletins]
+
+
+def _free_plan(**fields):
+    Plan.objects.filter(slug="free").update(**fields)
+
+
+class TestFreeDigest:
+    """Free members (and lapsed ones) get a masked digest within the free plan's limit."""
+
+    def test_newest_ten_masked_the_rest_counted_and_a_link_to_the_plans(self, smtp_server):
+        member = UserFactory(email="free@example.cn")  # never subscribed
+        _search(member, "管廊", "管廊", frequency="daily", digest_hour=9)
+        _search(member, "隧道", "隧道", frequency="daily", digest_hour=9)
+        alerts.alerts_match(bulletin_ids=_twelve_bulletins())
+        assert alerts.alerts_send_digests(now=NINE) == 1
+        [message] = smtp_server.wait_for(1)
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert message["To"] == "free@example.cn" and "12 条新标讯" in message["Subject"]
+        listed = [n for n in range(1, 13) if f"综合管廊工程第{n}标段" in text]
+        assert listed == list(range(1, 11))  # the newest ten
+        assert text.index("第1标段") < text.index("第2标段") < text.index("第10标段")
+        for part in (text, html):
+            assert "另有 2 条符合条件的标讯" in part
+            assert f"{settings.SITE_URL}/membership/" in part
+        # Contacts masked in titles and snippets: the values absent, the masked forms there.
+        assert "欧阳晓" not in text + html and "87654321" not in text + html
+        assert text.count("(联系人:欧**)") == 10
+        assert "电话:(0511)8*******" in html
+        # The two left out are not sent in a later digest either.
+        assert alerts.alerts_send_digests(now=NINE + datetime.timedelta(days=1)) == 0
+        assert len(smtp_server.messages) == 1
+        # Its one-click link turns off the search it was sent for, and says so; a search of
+        # theirs it was not sent for (kept from a paid period) stays on.
+        assert "订阅:管廊" in Client().post(_unsubscribe_path(message)).content.decode()
+        assert not SavedSearch.objects.get(user=member, name="管廊").is_active
+        assert SavedSearch.objects.get(user=member, name="隧道").is_active
+
+    @pytest.mark.parametrize(
+        ("fields", "listed", "more"),
+        [
+            ({"digest_item_limit": 3}, 3, "另有 9 条"),
+            ({"digest_item_limit": 0}, 12, None),  # 0: no limit
+            ({"digest_alerts": False}, 0, None),  # no digests at all
+        ],
+    )
+    def test_the_free_plans_row_decides_the_email(self, smtp_server, fields, listed, more):
+        _free_plan(**fields)  # what staff do in admin → 会员套餐, no deploy
+        member = UserFactory()
+        _search(member, "管廊", "管廊", frequency="daily", digest_hour=9)
+        alerts.alerts_match(bulletin_ids=_twelve_bulletins())
+        assert alerts.alerts_send_digests(now=NINE) == (1 if listed else 0)
+        messages = smtp_server.wait_for(1) if listed else smtp_server.messages
+        text = "".join(m.get_body(("plain",)).get_content() for m in messages)
+        assert text.count("综合管廊工程第") == listed
+        assert ("另有" in text) == bool(more) and (more or "") in text
+
+    @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+    def test_an_instant_search_without_instant_rights_comes_in_the_digest(
+        self, celery_worker, smtp_server
+    ):
+        """A free member's instant search (made by staff, or kept from a paid period) and a
+        lapsed member's: publishing sends nothing at once; the digest at the search's hour
+        has it, masked."""
+        free = UserFactory(email="free@example.cn")
+        lapsed = paid_member(slug="custom", email="lapsed@example.cn")
+        Subscription.objects.filter(user=lapsed).update(
+            ends_on=timezone.localdate() - datetime.timedelta(days=1)
+        )
+        for user in (free, lapsed):
+            _search(user, "管廊", "管廊", frequency="instant", digest_hour=8)
+        bulletin = _draft()
+        with tasks_settled() as tasks:
+            bulletin_set_status(bulletin_ids=[bulletin.pk], status=Bulletin.Status.PUBLISHED)
+            ran = tasks.wait()  # matching, and any send it enqueued, has finished
+        assert "members.tasks.alerts_match" in ran and "members.tasks.alerts_send" not in ran
+        assert smtp_server.messages == []
+        eight = timezone.make_aware(datetime.datetime(2026, 11, 26, 8, 0))
+        assert alerts.alerts_send_digests(now=eight) == 2
+        messages = smtp_server.wait_for(2)
+        assert sorted(m["To"] for m in messages) == ["free@example.cn", "lapsed@example.cn"]
+        for message in messages:
+            html = message.get_body(("html",)).get_content()
+            assert "镇江新区综合管廊工程" in html and "/membership/" in html
+            assert "欧阳晓" not in html and "87654321" not in html and "欧**" in html
+        assert not ContactReveal.objects.exists()
+
+    def test_the_form_promises_what_the_plan_gives(self, client):
+        free = UserFactory()
+        client.force_login(free)
+        html = client.get(reverse("saved-search-new")).content.decode()
+        assert (
+            "免费会员每天按您设定的时间收到一封邮件汇总,最多 10 条,联系方式隐藏;"
+            "开通标讯定制会员可即时提醒并查看联系方式" in html
+        )
+        assert 'value="instant"' not in html and 'value="daily"' in html
+        assert 'href="/membership/"' in html
+        _free_plan(digest_item_limit=5)
+        assert "最多 5 条" in client.get(reverse("saved-search-new")).content.decode()
+        assert "每日邮件汇总,每封最多 5 条" in client.get(reverse("membership")).content.decode()
+        # An instant search kept from a paid period says what it now is.
+        _search(free, "管廊", "管廊", frequency="instant")
+        assert (
+            "即时提醒(您的套餐按每日汇总发送)"
+            in client.get(reverse("member-account")).content.decode()
+        )
+        # A paying member with instant alerts is offered them and promised what they pick.
+        client.force_login(paid_member(slug="custom"))
+        html = client.get(reverse("saved-search-new")).content.decode()
+        assert "新标讯发布后,符合条件的会按您选择的方式发到您的邮箱。" in html
+        assert 'value="instant"' in html and "免费会员" not in html
 
 
 class TestFollows:
