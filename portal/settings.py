@@ -327,7 +327,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # never claimed 30 s after matching): after a crash alerts go out within lease + sweep.
 # The SMTP timeout (EMAIL_TIMEOUT) must stay below the lease: system check members.E001.
 ALERT_CLAIM_LEASE_SECONDS = env.int("ALERT_CLAIM_LEASE_SECONDS", default=30)
-ALERT_SWEEP_SECONDS = env.float("ALERT_SWEEP_SECONDS", default=60.0)
+# 30 s: a dead worker's alerts go out within a minute (lease + one interval at most).
+ALERT_SWEEP_SECONDS = env.float("ALERT_SWEEP_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 60.0},
     "alerts-digest": {
