@@ -22,8 +22,22 @@ from members.models import (
     Plan,
     SavedSearch,
     Subscription,
+    Trial,
     User,
 )
+
+
+class TrialFilter(admin.SimpleListFilter):
+    title = _("开通类型")
+    parameter_name = "trial"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("免费试用")), ("no", _("付费/客服开通"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(trial__isnull=self.value() == "no")
+        return queryset
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -85,9 +99,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "order_reference",
         "activated_via",
     )
-    list_filter = ("status", "plan")
+    list_filter = ("status", "plan", TrialFilter)
     search_fields = ("user__email", "user__real_name", "user__company", "order_reference")
-    list_select_related = ("user", "plan", "activated_by", "order")
+    list_select_related = ("user", "plan", "activated_by", "order", "trial")
     autocomplete_fields = ("user",)
     date_hierarchy = "starts_on"
     readonly_fields = (
@@ -115,7 +129,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("开通方式"))
     def activated_via(self, obj):
-        """Who or what started the period: a staff user (hotline sale) or an online order."""
+        """Who or what started the period: a staff user (hotline sale), an online order or
+        the member's free trial."""
+        trial = getattr(obj, "trial", None) if obj.pk else None
+        if trial is not None:
+            url = reverse("admin:members_trial_change", args=[trial.pk])
+            return format_html('<a href="{}">{}</a>', url, _("免费试用"))
         order = getattr(obj, "order", None) if obj.pk else None
         if order is not None:
             url = reverse("admin:billing_order_change", args=[order.pk])
@@ -321,3 +340,32 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
 class FollowAdmin(admin.ModelAdmin):
     list_display = ("user", "project", "organization", "created_at")
     raw_id_fields = ("user", "project", "organization")
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    """Free trials, one per email and per mobile: read-only (trial_start writes them)."""
+
+    list_display = ("user", "email", "phone", "started_at", "ends_on", "ip")
+    search_fields = ("email", "phone", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "started_at"
+    readonly_fields = [f.name for f in Trial._meta.fields]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Stored mobiles are 11 digits: "+86 139-1234-5678" finds them too.
+        from members.trials import normalise_phone
+
+        queryset, duplicates = super().get_search_results(request, queryset, search_term)
+        if mobile := normalise_phone(search_term):
+            queryset |= self.model.objects.filter(phone=mobile)
+        return queryset, duplicates
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -423,3 +423,49 @@ class DeadlineReminder(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.bulletin_id} · {self.kind}"
+
+
+class Trial(models.Model):
+    """A member's one free trial of a paid plan: one per email and one per mobile, across
+    accounts (the unique constraints hold even when two sign-ups race). Kept when the
+    account is deleted, so a new account with the same email or mobile cannot start over."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("会员"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="trials",
+    )
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("套餐"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The period it gave: a normal Subscription row, marked as a trial by this link.
+    subscription = models.OneToOneField(
+        Subscription,
+        verbose_name=_("试用期"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="trial",
+    )
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    ends_on = models.DateField(_("结束日期"), help_text=_("含当天"))
+    email = models.CharField(_("邮箱(规范化)"), max_length=254, blank=True)
+    phone = models.CharField(_("手机号(规范化)"), max_length=20, blank=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("免费试用")
+        verbose_name_plural = _("免费试用")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"], condition=~Q(email=""), name="trial_once_per_email"
+            ),
+            models.UniqueConstraint(
+                fields=["phone"], condition=~Q(phone=""), name="trial_once_per_phone"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} · {self.phone} · {self.ends_on}"

@@ -29,7 +29,7 @@ def account_summary(user) -> AccountSummary:
     return AccountSummary(
         rights=member_rights(user),
         reveals_used=reveals_today(user),
-        subscriptions=list(user.subscriptions.select_related("plan")[:20]),
+        subscriptions=list(user.subscriptions.select_related("plan", "trial")[:20]),
         applications=list(user.applications.select_related("plan")[:5]),
         saved_searches=list(user.saved_searches.prefetch_related("regions", "categories")),
     )

@@ -121,6 +121,8 @@ def subscriptions_daily(*, today: datetime.date | None = None) -> DailyReport:
             for subscription in Subscription.objects.filter(
                 status=Subscription.Status.ACTIVE,
                 ends_on__range=window,
+                # A 3-day trial is not renewed: "续费" reminders would be wrong for it.
+                trial__isnull=True,
                 **{f"{field}__isnull": True},
             ).select_related("user", "plan")
             if not _renewed(subscription)

@@ -5,11 +5,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from members import deadlines, follows, saved_searches, selectors, services, unsubscribe_links
+from members import (
+    deadlines,
+    follows,
+    saved_searches,
+    selectors,
+    services,
+    trials,
+    unsubscribe_links,
+)
 from members import sms_optin as sms_optin_service
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
 from members.models import SavedSearch
@@ -42,6 +51,9 @@ def account(request):
         "summary": selectors.account_summary(request.user),
         "orders": member_orders(request.user),
         "conversations": request.user.conversations.order_by("-updated_at")[:20],
+        "trial_offer": trials.trial_offer(request.user),
+        "trial": trials.member_trial(request.user),
+        "today": timezone.localdate(),
     }
     return render(request, "members/account.html", context)
 
@@ -49,8 +61,34 @@ def account(request):
 def plans(request):
     from billing.providers import enabled
 
-    context = {"plans": selectors.offered_plans(), "online_checkout": bool(enabled())}
+    context = {
+        "plans": selectors.offered_plans(),
+        "online_checkout": bool(enabled()),
+        "trial_offer": trials.trial_offer(request.user),
+    }
     return render(request, "members/plans.html", context)
+
+
+@login_required
+@require_POST
+def trial_start(request):
+    """免费试用 3 天: start the member's trial; back to the page the button was on."""
+    back = "membership" if request.POST.get("from") == "plans" else "member-account"
+    try:
+        period = trials.trial_start(
+            user=request.user,
+            ip=request.META.get("REMOTE_ADDR"),
+            phone=request.POST.get("phone", ""),
+        )
+    except trials.TrialError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(
+        request,
+        _("免费试用已开始,至 %(end)s 可查看联系方式(每日 %(n)s 条),到期自动结束,无需付费。")
+        % {"end": period.ends_on.strftime("%Y-%m-%d"), "n": period.plan.daily_reveal_quota},
+    )
+    return redirect("member-account")
 
 
 @require_http_methods(["GET", "POST"])

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("support.urls")),
     path("membership/", member_views.plans, name="membership"),
     path("membership/apply/", member_views.apply, name="membership-apply"),
+    path("membership/trial/", member_views.trial_start, name="membership-trial"),
     path("healthz", views.healthz, name="healthz"),
     # Before allauth's own: the same login, answering 429 when throttled.
     path("accounts/login/", member_views.ThrottledLoginView.as_view(), name="account_login"),
