@@ -43,15 +43,20 @@ def _vector_words(literal: str | None) -> str:
     return " ".join(w.strip("'") for w in (literal or "").split())
 
 
-def build(url: str, path: Path, limit: int | None) -> None:
+def build(url: str, path: Path, limit: int | None, ids: tuple[int, int] | None) -> None:
+    """Index the published bulletins (`ids`: only first..last, added to an existing index,
+    so that it can be built while a seeder is still loading the later ids)."""
     import tantivy
 
     from news.search import filter_lexemes, public_lexemes
 
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    index = tantivy.Index(schema(), path=str(path))
+    if ids and path.exists():
+        index = tantivy.Index.open(str(path))
+    else:
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+        index = tantivy.Index(schema(), path=str(path))
     writer = index.writer(heap_size=512_000_000, num_threads=1)
     conn = connect(url)
     t0 = time.perf_counter()
@@ -62,7 +67,10 @@ def build(url: str, path: Path, limit: int | None) -> None:
             "SELECT id, title, body, hidden_lexemes, province_id, city_id, region_id, "
             "category_id, (extract(epoch FROM published_at) * 1000)::bigint, "
             "title_vector::text, contact_vector::text FROM news_bulletin "
-            "WHERE status = 'published' ORDER BY id" + (f" LIMIT {int(limit)}" if limit else "")
+            "WHERE status = 'published'"
+            + (f" AND id BETWEEN {int(ids[0])} AND {int(ids[1])}" if ids else "")
+            + " ORDER BY id"
+            + (f" LIMIT {int(limit)}" if limit else "")
         )
         for pk, title, body, hidden, prov, city, region, cat, ms, tv, cv in cur:
             filters = filter_lexemes(
@@ -293,11 +301,13 @@ def main(argv=None) -> None:
     parser.add_argument("--database-url", default=BENCH_DB_URL)
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--ids", help="first-last: add only these ids to an existing index")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
     setup_django(args.database_url)
     if args.action == "build":
-        build(args.database_url, args.index, args.limit)
+        ids = tuple(int(x) for x in args.ids.split("-")) if args.ids else None
+        build(args.database_url, args.index, args.limit, ids)
     elif args.action == "mix":
         mix(args.database_url, args.index, args.repeat)
     else:
