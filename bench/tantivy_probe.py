@@ -112,7 +112,7 @@ def term_query(index, field: str, term: str):
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, p) for p in parts])
 
 
-def query(url: str, path: Path, q: str, repeat: int) -> None:
+def query(url: str, path: Path, q: str, repeat: int, *, pg_count: bool = True) -> None:
     import tantivy
 
     from news.search import parse_query
@@ -135,7 +135,7 @@ def query(url: str, path: Path, q: str, repeat: int) -> None:
             f"median {statistics.median(times):.2f} ms, max {max(times):.2f} ms; "
             f"first ids {ids[:3]}"
         )
-    if url:
+    if pg_count:  # computes n-grams row by row while the GIN index is not built yet
         conn = connect(url)
         with conn.cursor() as cur:
             cur.execute(
@@ -303,6 +303,7 @@ def main(argv=None) -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--ids", help="first-last: add only these ids to an existing index")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--no-count", action="store_true", help="query: no PostgreSQL count")
     args = parser.parse_args(argv)
     setup_django(args.database_url)
     if args.action == "build":
@@ -312,7 +313,7 @@ def main(argv=None) -> None:
         mix(args.database_url, args.index, args.repeat)
     else:
         for q in args.terms:
-            query(args.database_url, args.index, q, args.repeat)
+            query(args.database_url, args.index, q, args.repeat, pg_count=not args.no_count)
 
 
 if __name__ == "__main__":
