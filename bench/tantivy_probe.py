@@ -254,7 +254,7 @@ def _timed(fn, repeat: int):
     return statistics.median(times), times[int(0.95 * (len(times) - 1))], result
 
 
-def mix(url: str, path: Path, repeat: int) -> None:
+def mix(url: str, path: Path, repeat: int, *, engine_only: bool = False) -> None:
     """Per query class of bench/search_mix.py: the app's search part (capped count + the
     page's ids, `news.selectors._listing_page`, its plans as they are) against tantivy
     (count + ids; by relevance the newest 1,000 ids, ranked by PostgreSQL as the app
@@ -273,7 +273,8 @@ def mix(url: str, path: Path, repeat: int) -> None:
     sm.pb.make_sessions()
     viewer = sm.pb._viewer(sm.pb.Scenario("x", "", {}, 0, "search", viewer="member"))
     rights = member_rights(viewer)
-    common_shares()  # sampled once per process in the app too
+    if not engine_only:
+        common_shares()  # sampled once per process in the app too
     index = tantivy.Index.open(str(path))
     searcher = index.searcher()
     now_ms = int(time.time() * 1000)
@@ -281,8 +282,15 @@ def mix(url: str, path: Path, repeat: int) -> None:
     print("|---|---|---|---|---|---|")
     for q in queries:
         p = q["params"]
-        app = _timed(lambda p=p: _app_search(p, rights), repeat)
         engine = _timed(lambda p=p: _engine_search(index, searcher, p, now_ms), repeat)
+        if engine_only:  # the app's side needs the GIN index
+            print(
+                f"| {q['label']} | {p['sort']} | {p['q']} | – | {engine[0]:.1f} / "
+                f"{engine[1]:.1f} | {engine[2][0]:,} |",
+                flush=True,
+            )
+            continue
+        app = _timed(lambda p=p: _app_search(p, rights), repeat)
         same = "same ids" if app[2][1] == engine[2][1] else "**ids differ**"
         counts = f"{app[2][0]:,}" + ("" if app[2][0] == engine[2][0] else f" / {engine[2][0]:,}")
         print(
@@ -304,13 +312,14 @@ def main(argv=None) -> None:
     parser.add_argument("--ids", help="first-last: add only these ids to an existing index")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-count", action="store_true", help="query: no PostgreSQL count")
+    parser.add_argument("--engine-only", action="store_true", help="mix: tantivy only")
     args = parser.parse_args(argv)
     setup_django(args.database_url)
     if args.action == "build":
         ids = tuple(int(x) for x in args.ids.split("-")) if args.ids else None
         build(args.database_url, args.index, args.limit, ids)
     elif args.action == "mix":
-        mix(args.database_url, args.index, args.repeat)
+        mix(args.database_url, args.index, args.repeat, engine_only=args.engine_only)
     else:
         for q in args.terms:
             query(args.database_url, args.index, q, args.repeat, pg_count=not args.no_count)
