@@ -312,7 +312,11 @@ def main(argv=None) -> None:
     parser.add_argument("--ids", help="first-last: add only these ids to an existing index")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-count", action="store_true", help="query: no PostgreSQL count")
-    parser.add_argument("--engine-only", action="store_true", help="mix: tantivy only")
+    parser.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="mix: tantivy only (picking the terms still needs the GIN index)",
+    )
     args = parser.parse_args(argv)
     setup_django(args.database_url)
     if args.action == "build":
