@@ -15,7 +15,9 @@ order (the default) and newest first.
 
 Per query: one client, one request at a time, whole-request latency after a warm-up (the
 viewer is a signed-in paying member by default: never the page cache, and the search
-that also matches contact values). Then the whole mix under load: wrk with 8 connections
+that also matches contact values). The list's shared-fragment cache is off unless
+`--fragment-cache-seconds` says otherwise: the mix repeats its 30 URLs, which the cache
+would answer without searching. Then the whole mix under load: wrk with 8 connections
 picks a random query of the mix per request (a Python thread client without wrk).
 Targets (shared/GUIDE.md, issue 8): p95 ≤ 150 ms per query (≤ 300 ms by relevance) and
 ≥ 100 req/s for the mix. Writes var/bench/search-mix.md.
@@ -208,7 +210,16 @@ def main(argv=None) -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds of mixed load")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--fragment-cache-seconds",
+        type=int,
+        default=0,
+        help="the list's shared-fragment cache (default 0, off: the mix repeats its URLs, "
+        "which the cache would serve without searching; the targets hold with it off)",
+    )
     args = parser.parse_args(argv)
+    # gunicorn inherits it (pages_bench.Gunicorn copies the environment).
+    os.environ["FRAGMENT_CACHE_SECONDS"] = str(args.fragment_cache_seconds)
     VIEWER = args.viewer
     started = datetime.datetime.now(datetime.UTC)
     pb.OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -289,7 +300,14 @@ def markdown(args, facts, queries, mix, started, load_before) -> str:
         f"- Machine: {machine(facts.get('pg', ''))}; load average before {load_before:.2f}.",
         f"- Command: `.venv/bin/python bench/search_mix.py --viewer {args.viewer}"
         + ("" if args.database_url == BENCH_DB_URL else f" --database-url {args.database_url}")
-        + "`; gunicorn 2 sync workers, page cache off; one client "
+        + (
+            f" --fragment-cache-seconds {args.fragment_cache_seconds}"
+            if args.fragment_cache_seconds
+            else ""
+        )
+        + f"`; gunicorn {args.workers} sync workers, page cache off, fragment cache "
+        + (f"{args.fragment_cache_seconds} s" if args.fragment_cache_seconds else "off")
+        + "; one client "
         f"{args.requests} requests per query after a warm-up; mix: "
         f"{mix.get('tool', 'wrk')} {args.connections} connections {args.duration} s, a random "
         "query of the table per request.",
