@@ -125,6 +125,11 @@ def _fold_width(match: re.Match[str]) -> str:
     return "".join(chr(ord(ch) - 0xFEE0) for ch in match.group(0) if ch >= "\uff01")
 
 
+def clean_lines(text: str) -> list[str]:
+    """Lines of a text, width-folded, spaces collapsed, blank ones dropped."""
+    return _clean_lines(text)
+
+
 def _clean_lines(text: str) -> list[str]:
     text = _FOLDABLE.sub(_fold_width, text).replace("\r\n", "\n").replace("\r", "\n")
     lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
