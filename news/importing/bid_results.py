@@ -220,9 +220,9 @@ def lot_key(lot: str | None) -> str:
 _HEADING_NUMBER = re.compile(
     r"^(?:[一二三四五六七八九十]+\s*[、.]|\d+\s*[、.](?!\d)|[(]\s*[一二三四五六七八九十\d]+\s*[)])"
 )
-_CANDIDATE_SECTION = re.compile(
-    r"(?:中标|成交)候选人|中标结果|成交结果|评标结果|推荐.{0,6}候选人|中标信息|成交信息"
-)
+_CANDIDATE_SECTION = re.compile(r"(?:中标|成交)候选人|评标结果|推荐.{0,6}候选人")
+# 中标(成交)信息 / 中标结果: who won, as label lines (供应商名称:X, 中标金额:…).
+_WINNER_SECTION = re.compile(r"(?:中标|成交|中选)(?:\((?:成交|中选)\))?(?:人)?(?:信息|结果|情况)")
 _OPENING_SECTION = re.compile(
     r"开标记录|开标情况|开标结果|投标人(?:名称)?及(?:其)?(?:投标)?报价|投标(?:人|单位)(?:情况|名单)|唱标|报价情况|投标报价情况"
 )
@@ -262,7 +262,7 @@ _WINNER_PROSE = re.compile(
 )
 _BIDDER_LABEL = re.compile(
     r"(?:^|[\s,;])(?:投标人|投标单位|投标供应商|供应商|单位名称|投标人名称|投标单位名称|"
-    r"企业名称|候选人名称)\s*(?::|为)\s*"
+    r"企业名称|候选人名称)(?:名称)?\s*(?::|为)\s*"
 )
 _PRICE_LABEL = re.compile(
     r"(?P<label>投标报价|投标总价|投标价格?|中标价格?|中标金额|中标总价|中标\(成交\)(?:价格?|金额)|"
@@ -499,6 +499,8 @@ class _Walk:
             kind = "opening"
         elif _CANDIDATE_SECTION.search(body):
             kind = "candidates"
+        elif _WINNER_SECTION.search(body):
+            kind = "winner"
         elif numbered or (body.endswith(":") and _OTHER_SECTION.search(body)):
             kind = "other"
         if kind is None:
@@ -607,7 +609,12 @@ class _Walk:
                 )
                 self.pending_rank = None
                 return
-        if self.section in ("opening", "candidates") and (row := self._listed_bidder(line)):
+        if self.section in ("opening", "candidates", "winner") and (
+            row := self._listed_bidder(line)
+        ):
+            if self.section == "winner" and _BIDDER_LABEL.search(line):
+                self.winner_names.add(bidder_key(row.bidder))
+                row = replace(row, winner=True)
             self.add(row)
             return
         # 中标价:… / 工期:… lines continue the last row.

@@ -176,3 +176,29 @@ def test_chinese_numbers(text, value):
 
 def test_capital_amount_rounds_jiao():
     assert capital_amount("叁佰万零伍拾元伍角") == 3_000_051
+
+
+def test_procurement_result_block_and_pipe_table_with_joint_bidder():
+    text = """
+二、中标（成交）信息
+供应商名称：无锡市政设计研究院有限公司
+供应商地址：无锡市梁溪区某路1号
+中标（成交）金额：1,234,567.00（元）
+三、开标记录
+| 序号 | 投标人名称 | 投标报价（元） | 工期 |
+|---|---|---|---|
+| 1 | 中建八局第三建设有限公司、江苏省建筑设计研究院有限公司（联合体） | 45,000,000.00 | 18个月 |
+| 2 | 南通二建集团有限公司 | 45,600,000.00 | 540日历天 |
+"""
+    assert rows(text) == [
+        (None, "无锡市政设计研究院有限公司", None, 1234567, None, True),
+        (
+            None,
+            "中建八局第三建设有限公司、江苏省建筑设计研究院有限公司(联合体)",
+            None,
+            45000000,
+            None,
+            False,
+        ),
+        (None, "南通二建集团有限公司", None, 45600000, 540, False),
+    ]
