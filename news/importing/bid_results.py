@@ -711,7 +711,9 @@ def _cells_look_like_row(text: str) -> bool:
     return len(cells) >= 2 and any(_looks_like_bidder(c) for c in cells)
 
 
-_MAYBE = re.compile(r"中标|成交|候选人|开标|投标人|投标报价|中选")
+# A notice without any of these words has no results: most pages stop here, cheaply.
+RESULT_WORDS = ("中标", "成交", "候选人", "开标", "投标人", "投标报价", "中选")
+_MAYBE = re.compile("|".join(RESULT_WORDS))
 
 
 def parse_bid_results(lines, title: str = "") -> list[BidRow]:
