@@ -407,6 +407,14 @@ def _cells(line: str) -> list[str]:
 # --- the walk -------------------------------------------------------------------------------
 
 
+# A line without any of these (and outside a table, not a numbered heading) cannot hold
+# a bidder, a price, a lot or a section: skipped without the walk's other patterns.
+_LINE_WORDS = re.compile(
+    r"中标|候选|投标|报价|成交|中选|供应商|名称|单位|第.{1,2}名|排名|名次|排序|序号|标段|标包|包|"
+    r"开标|工期|价|金额|否决|无效|流标|废标|失败|终止|\|"
+)
+
+
 class _Walk:
     def __init__(self) -> None:
         self.rows: list[BidRow] = []
@@ -432,11 +440,15 @@ class _Walk:
             fresh = {
                 k: v for k, v in changes.items() if v not in (None, "") and not getattr(row, k)
             }
-            self.rows[self.last] = replace(row, **fresh)
+            if fresh:
+                self.rows[self.last] = replace(row, **fresh)
 
     # lines
     def feed(self, line: str) -> None:
         if self.flat is not None and self._flat_cell(line):
+            return
+        if self.table is None and not _LINE_WORDS.search(line) and not _HEADING_NUMBER.match(line):
+            self.last = None  # prose about something else (most of a long notice)
             return
         if self._lot_line(line):
             return
