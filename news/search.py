@@ -103,6 +103,7 @@ class IndexedFields:
     hidden_lexemes: str  # space-separated: n-grams only the unmasked text holds
     title_vector: str
     contact_vector: str
+    mask_plan: str  # where the title and body are masked (news/mask_plans.py)
 
 
 def bulletin_index_fields(*, title: str, body: str, contact_values) -> IndexedFields:
@@ -116,15 +117,22 @@ def bulletin_index_fields(*, title: str, body: str, contact_values) -> IndexedFi
     What masking hid, plus every stored contact value, goes into contact_vector, which is
     searched only for viewers the policy lets search contacts (members.access).
     """
-    from news.masking import mask_text_collect
+    from news.mask_plans import mask_plan
+    from news.masking import apply_spans, mask_spans
 
-    masked_title, hidden_title = mask_text_collect(title, values=contact_values)
-    masked_body, hidden_body = mask_text_collect(body, values=contact_values)
+    values = tuple(contact_values)
+    title_spans = mask_spans(title, values=values)
+    body_spans = mask_spans(body, values=values)
+    masked_title, hidden_title = apply_spans(title, title_spans)
+    masked_body, hidden_body = apply_spans(body, body_spans)
     hidden = lexemes(title, body) - lexemes(masked_title, masked_body)
     return IndexedFields(
         hidden_lexemes=" ".join(sorted(hidden)),
         title_vector=document(masked_title),
-        contact_vector=document(*hidden_title, *hidden_body, *contact_values),
+        contact_vector=document(*hidden_title, *hidden_body, *values),
+        mask_plan=mask_plan(
+            title=title, body=body, values=values, title_spans=title_spans, body_spans=body_spans
+        ),
     )
 
 

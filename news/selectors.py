@@ -9,6 +9,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from members.access import ContactAccess, contact_access, member_rights, visible_bulletin_ids
 from news.bid_selectors import BidResults, bid_results
 from news.filters import BulletinFilter, int_or_none
+from news.mask_plans import masked_title_body
 from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import Bulletin, Category, Contact, Region
 from news.paging import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
@@ -121,21 +122,20 @@ class BulletinRow(_BulletinHeading):
 
 
 def _row(bulletin: Bulletin, *, visible: bool, terms=()) -> BulletinRow:
-    values = () if visible else contact_values(bulletin.contacts.all())
     body = bulletin.__dict__.get("body")
-    # A paragraph masked alone is masked as in the whole body: contact contexts only
-    # reach forward (a 联系方式 heading to its section's end, a label to its line's end).
-    opening = body.split("\n\n", 1)[0] if body else ""
+    title = bulletin.title
     if not visible:
-        opening = mask_text(opening, values=values)
+        values = contact_values(bulletin.contacts.all())
+        if body is None:
+            title = mask_text(title, values=values)
+        else:  # the body is masked whole (then cut), along its stored plan when fresh
+            title, body = masked_title_body(
+                title=title, body=body, values=values, plan=bulletin.mask_plan
+            )
     return BulletinRow(
-        **_heading(
-            bulletin, bulletin.title if visible else mask_text(bulletin.title, values=values)
-        ),
-        snippet=snippet(body, terms, contacts_visible=visible, values=values)
-        if terms and body
-        else "",
-        opening=opening,
+        **_heading(bulletin, title),
+        snippet=snippet(body, terms, contacts_visible=True) if terms and body else "",
+        opening=body.split("\n\n", 1)[0] if body else "",
     )
 
 
@@ -211,12 +211,14 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
     values = () if access.visible else contact_values(contacts)
     # The body is masked whole, then cut: a 联系方式 section spans paragraphs, and
     # masking fails closed within it (news/masking.py).
-    body = bulletin.body if access.visible else mask_text(bulletin.body, values=values)
+    title, body = bulletin.title, bulletin.body
+    if not access.visible:
+        title, body = masked_title_body(
+            title=title, body=body, values=values, plan=bulletin.mask_plan
+        )
     paragraphs = Bulletin.split_paragraphs(body)
     return BulletinDetail(
-        **_heading(
-            bulletin, bulletin.title if access.visible else mask_text(bulletin.title, values=values)
-        ),
+        **_heading(bulletin, title),
         amount_yuan=bulletin.amount_yuan,
         bid_deadline=bulletin.bid_deadline,
         stage=bulletin.stage,

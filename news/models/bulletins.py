@@ -286,7 +286,7 @@ class BulletinQuerySet(models.QuerySet):
         fields = ["id", "title", "published_at", "category__name", "category__slug"]
         fields += ["region__name", "city__name", "province__name"]
         return self.select_related("category", "region", "city", "province").only(
-            *fields, *(["body"] if with_body else [])
+            *fields, *(["body", "mask_plan"] if with_body else [])
         )
 
 
@@ -350,6 +350,9 @@ class Bulletin(models.Model):
     hidden_lexemes = models.TextField(blank=True, default="", editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
     contact_vector = SearchVectorField(null=True, editable=False)
+    # Where masking hides the title's and body's contacts (news/mask_plans.py); a plan
+    # found for other text, contacts or rules is ignored and the text masked live.
+    mask_plan = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -425,7 +428,7 @@ class Bulletin(models.Model):
         return self.title
 
     # What save() derives, and from what: the denormalised regions and the vectors.
-    VECTOR_FIELDS = ("hidden_lexemes", "title_vector", "contact_vector")
+    VECTOR_FIELDS = ("hidden_lexemes", "title_vector", "contact_vector", "mask_plan")
     DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
     DERIVED_FROM = {"title", "body", "region", "category"}
 
@@ -466,6 +469,7 @@ class Bulletin(models.Model):
         # tsvector literals: psycopg2 sends them as untyped literals PostgreSQL casts.
         self.title_vector = fields.title_vector
         self.contact_vector = fields.contact_vector
+        self.mask_plan = fields.mask_plan
 
     @property
     def paragraphs(self) -> list[str]:
