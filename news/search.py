@@ -85,6 +85,21 @@ def filter_lexemes(*, province_id=None, city_id=None, region_id=None, category_i
     return [f"~{tag}{value}" for tag, value in pairs if value]
 
 
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def week_number(moment) -> int:
+    """Weeks since the epoch, as the index's week lexeme counts them (migration 0014)."""
+    return int(moment.timestamp() // WEEK_SECONDS)
+
+
+def week_lexeme(week: int) -> str:
+    """The lexeme every bulletin published in `week` holds: "the newest matches of a
+    common term" becomes the term AND a few weeks' lexemes, which GIN answers by skipping
+    through the term's postings (news/search_windows.py)."""
+    return f"~w{week}"
+
+
 def vector_literal(words) -> str:
     """A tsvector literal of these lexemes ([0-9a-z], CJK or filter lexemes: nothing to
     escape inside the quotes)."""
@@ -146,7 +161,8 @@ def public_lexemes(*, title: str, body: str, hidden_lexemes: str, filters=()) ->
 # TOAST per bulletin, five times the text it indexes. A query must spell the expression
 # exactly as the index does for the planner to use the index.
 PUBLIC_VECTOR_SQL = (
-    "news_public_vector(title, body, hidden_lexemes, province_id, city_id, region_id, category_id)"
+    "news_public_vector(title, body, hidden_lexemes, province_id, city_id, region_id, "
+    "category_id, published_at)"
 )
 
 
@@ -207,11 +223,18 @@ def term_tsquery(term: str) -> str:
     return f"({' & '.join(parts)})"
 
 
-def tsquery(query: ParsedQuery, *, filters=()) -> str:
-    """The tsquery literal of a parsed query ('' when it has no include terms)."""
+def any_of(lexemes) -> str:
+    """A tsquery group matching any of these filter lexemes ('' for none)."""
+    return "(" + " | ".join(f"'{x}'" for x in lexemes) + ")" if lexemes else ""
+
+
+def tsquery(query: ParsedQuery, *, filters=(), window=()) -> str:
+    """The tsquery literal of a parsed query ('' when it has no include terms); `window`:
+    week lexemes, one of which a row must hold."""
     if not query.include:
         return ""
     include = [term_tsquery(t) for t in query.include] + [f"'{f}'" for f in filters]
+    include += [any_of(window)] if window else []
     exclude = [f"!{term_tsquery(t)}" for t in query.exclude]
     return " & ".join(include + exclude)
 

@@ -14,6 +14,7 @@ from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import Bulletin, Category, Contact, Region
 from news.paging import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
 from news.search_plans import WalkTooLong, bitmap_search, counts_by_walk, row_walk
+from news.search_windows import windows
 from news.snippets import snippet
 
 PAGE_SIZE = 20
@@ -184,6 +185,8 @@ class BulletinDetail(_BulletinHeading):
 
     amount_yuan: int | None
     bid_deadline: object
+    registration_deadline: object
+    opening_at: object
     stage: str
     winner: str
     source_url: str
@@ -221,6 +224,8 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
         **_heading(bulletin, title),
         amount_yuan=bulletin.amount_yuan,
         bid_deadline=bulletin.bid_deadline,
+        registration_deadline=bulletin.registration_deadline,
+        opening_at=bulletin.opening_at,
         stage=bulletin.stage,
         winner=bulletin.winner,
         source_url=bulletin.source_url,
@@ -267,24 +272,51 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=None, masked=Fal
 
 
 def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):
-    """(filter, page, ids) of the list / search; news.search_plans chooses the plan."""
+    """(filter, page, ids) of the list / search; news.search_plans chooses the plan and
+    news.search_windows how many of the newest weeks a common term's search reads."""
     per_page = per_page or PAGE_SIZE
     number = int_or_none(page_number) or 1
     relevance = (params or {}).get("sort") != "newest"
 
-    def build(*, scan: bool):
-        return BulletinFilter(
+    def build(*, scan: bool, window=None):
+        bulletin_filter = BulletinFilter(
             params or None,
             queryset=Bulletin.objects.published(),
             search_contacts=rights.searches_contacts,
             allow_scan=scan,
             rows_needed=SEARCH_COUNT_CAP if relevance else min(number, 50) * per_page,
         )
+        bulletin_filter.window = window
+        return bulletin_filter
 
     bulletin_filter = build(scan=allow_scan)
-    matched = bulletin_filter.qs
     query = bulletin_filter.parsed_query
     cap = SEARCH_COUNT_CAP if query else COUNT_CAP
+    paginator, walk, walk_count = _paginator(bulletin_filter, build, cap, per_page)
+    if not walk:
+        for window in windows(
+            query,
+            filters=bulletin_filter.filter_lexemes,
+            title_only=bulletin_filter.title_only_selected,
+        ):
+            windowed = build(scan=False, window=window)
+            candidate = _paginator(windowed, build, cap, per_page)[0]
+            with bitmap_search(query):
+                if candidate.capped:  # more than the cap: the newest matches are all here
+                    bulletin_filter, paginator = windowed, candidate
+                    break
+    with row_walk() if walk_count else bitmap_search(query):
+        paginator.count  # noqa: B018 (the capped count, cached for get_page)
+    with row_walk() if walk else bitmap_search(query):
+        page = paginator.get_page(page_number)
+        ids = list(page.object_list)
+    return bulletin_filter, page, ids
+
+
+def _paginator(bulletin_filter, build, cap, per_page):
+    """(paginator of ids, whether it walks rows, whether its count walks too)."""
+    matched = bulletin_filter.qs
+    query = bulletin_filter.parsed_query
     if bulletin_filter.sort_mode == "relevance" and query.include:
         # Rank only the newest `cap` matches: bounded cost for very common terms, and the
         # same rows the capped count and the deepest page can reach.
@@ -307,9 +339,4 @@ def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):
         cap=cap,
         count_ordered=walk_count,
     )
-    with row_walk() if walk_count else bitmap_search(query):
-        paginator.count  # noqa: B018 (the capped count, cached for get_page)
-    with row_walk() if walk else bitmap_search(query):
-        page = paginator.get_page(page_number)
-        ids = list(page.object_list)
-    return bulletin_filter, page, ids
+    return paginator, walk, walk_count
