@@ -15,6 +15,7 @@ from news.importing.jobs import import_job_create, import_job_report
 from news.importing.pipeline import run_import
 from news.importing.sources import sources_from_upload
 from news.models import (
+    BidResult,
     Bulletin,
     Category,
     Contact,
@@ -46,6 +47,28 @@ class ContactInline(admin.TabularInline):
     model = Contact
     extra = 1
     fields = ("position", "role", "organization", "person", "title", "phone", "mobile", "email")
+
+
+class BidResultInline(admin.TabularInline):
+    """What the parser read from the notice; `backfill_bid_results --replace` reads again."""
+
+    model = BidResult
+    fields = (
+        "lot",
+        "bidder",
+        "organization",
+        "rank",
+        "price_yuan",
+        "duration_text",
+        "winner",
+        "budget_yuan",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class BulletinAdminForm(forms.ModelForm):
@@ -118,7 +141,7 @@ class BulletinAdmin(admin.ModelAdmin):
     search_fields = ("title", "source_url")
     date_hierarchy = "published_at"
     autocomplete_fields = ("region", "project")
-    inlines = [ContactInline]
+    inlines = [ContactInline, BidResultInline]
 
     def save_related(self, request, form, formsets, change):
         """After the contacts are saved: link (or unlink) the project staff chose, or find

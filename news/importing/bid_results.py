@@ -820,6 +820,7 @@ def _unspace(match: re.Match[str]) -> str:
 def _key_value(line: str, following: str) -> bool:
     """A label cell alone on its line with its value on the next (a flattened two-column
     table), not the first cell of a flattened table's header."""
+    line = line.removesuffix(":").strip()  # "工期:" with its value on the next line
     if not following or ":" in line or len(line) > 20:
         return False
     kind = _header_kind(line)
@@ -842,7 +843,8 @@ def parse_bid_results(lines, title: str = "") -> list[BidRow]:
     while i < len(lines):
         line, following = lines[i], lines[i + 1] if i + 1 < len(lines) else ""
         if walk.flat is None and walk.table is None and _key_value(line, following):
-            walk.feed(f"{line}:{following}")  # a two-column table: 供应商名称 / X公司
+            # A two-column table (供应商名称 / X公司) or a value on the next line.
+            walk.feed(f"{line.removesuffix(':')}:{following}")
             i += 2
             continue
         walk.feed(line)

@@ -204,3 +204,41 @@ def test_procurement_result_block_and_pipe_table_with_joint_bidder():
         ),
         (None, "南通二建集团有限公司", None, 45600000, 540, False),
     ]
+
+
+def test_key_value_cells_joint_bidder_in_brackets_and_rate_beside_price():
+    text = """
+成交信息
+成交供应商
+扬州市建筑安装工程有限公司
+成交金额(万元)
+212.5
+工　期：
+60日历日
+第一中标候选人：联合体（牵头人：中建三局集团有限公司；成员：华中科技大学建筑设计研究院），投标报价：5,000万元（下浮率3%）
+"""
+    assert rows(text) == [
+        (None, "扬州市建筑安装工程有限公司", None, 2125000, 60, True),
+        (
+            None,
+            "联合体(牵头人:中建三局集团有限公司;成员:华中科技大学建筑设计研究院)",
+            1,
+            50000000,
+            None,
+            False,
+        ),
+    ]
+
+
+def test_numbered_list_ranks_only_under_an_ordered_heading():
+    ordered = """
+评标委员会按综合得分由高到低推荐中标候选人：
+1、江苏省华建建设股份有限公司（投标报价：1,346.20万元，工期：240日历天）
+2、中天建设集团有限公司（投标报价：1,352.88万元，工期：240日历天）
+"""
+    assert [(r[1], r[2], r[5]) for r in rows(ordered)] == [
+        ("江苏省华建建设股份有限公司", 1, True),
+        ("中天建设集团有限公司", 2, False),
+    ]
+    plain = ordered.replace("按综合得分由高到低推荐", "推荐")
+    assert [(r[2], r[5]) for r in rows(plain)] == [(None, False), (None, False)]
