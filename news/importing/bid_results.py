@@ -708,7 +708,9 @@ class _Walk:
             self.last = None
 
     def _leading_bidder(self, line: str) -> BidRow | None:
-        """ "X公司,投标报价:…,工期:…": a line opening with a bidder and its price."""
+        """A line opening with a bidder and its price: X公司,投标报价:…,工期:…"""
+        if "价" not in line and "金额" not in line:
+            return None  # no price label: not such a line (and _cut_name is not free)
         name = _cut_name(line)
         if not name or not _looks_like_bidder(name):
             return None
