@@ -49,28 +49,6 @@ class ContactInline(admin.TabularInline):
     fields = ("position", "role", "organization", "person", "title", "phone", "mobile", "email")
 
 
-class BidResultInline(admin.TabularInline):
-    """What the parser read from the notice; `backfill_bid_results --replace` reads again."""
-
-    model = BidResult
-    fields = (
-        "lot",
-        "bidder",
-        "organization",
-        "rank",
-        "price_yuan",
-        "duration_text",
-        "winner",
-        "budget_yuan",
-    )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 class BulletinAdminForm(forms.ModelForm):
     class Meta:
         model = Bulletin
@@ -141,7 +119,7 @@ class BulletinAdmin(admin.ModelAdmin):
     search_fields = ("title", "source_url")
     date_hierarchy = "published_at"
     autocomplete_fields = ("region", "project")
-    inlines = [ContactInline, BidResultInline]
+    inlines = [ContactInline]
 
     def save_related(self, request, form, formsets, change):
         """After the contacts are saved: link (or unlink) the project staff chose, or find
@@ -400,3 +378,21 @@ class ProjectMergeAdmin(admin.ModelAdmin):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
+
+
+@admin.register(BidResult)
+class BidResultAdmin(admin.ModelAdmin):
+    """What the parser read from award notices (read-only: `manage.py backfill_bid_results
+    --replace` reads a notice again)."""
+
+    list_display = ("bidder", "lot", "rank", "price_yuan", "duration_text", "winner", "bulletin")
+    list_filter = ("winner",)
+    search_fields = ("bidder", "bulletin__title")
+    list_select_related = ("bulletin",)
+    raw_id_fields = ("bulletin", "project", "organization")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
