@@ -240,6 +240,7 @@ def _send_digest(user_id: int, search_ids, matched, through: int, connection) ->
         rows = list(
             AlertDelivery.objects.filter(pk__in=waiting + created)
             .select_related("user", "bulletin__category", "bulletin__region")
+            .prefetch_related("bulletin__contacts")  # masking each item: one query in all
             .order_by("-bulletin__published_at", "-bulletin_id")
         )
         if not rows:
