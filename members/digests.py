@@ -17,6 +17,7 @@ earlier digest brought is not listed again), send, mark, advance the watermarks.
 error rolls it all back, so the next run lists the same bulletins.
 """
 
+import bisect
 import contextlib
 import datetime
 import gc
@@ -95,23 +96,26 @@ def _due_searches(now) -> list[dict]:
 def digest_matches(due: list[dict], *, through: int) -> dict[int, dict[int, list[int]]]:
     """{member: {bulletin: [search ids]}}: each due search against the queued bulletins
     after its watermark up to `through` (a new search: those queued since it was made)
-    that are still published. One index of the due searches, each bulletin looked up once."""
+    that are still published; each bulletin looked up once in an index of the due
+    searches. A weekly search's longer window (or a stale one) is read with an index of
+    just those searches, so on Mondays the daily searches do not meet a week of bulletins."""
     if not due:
         return {}
-    start = {r["id"]: r["digested_through"] for r in due}
-    created = {r["id"]: r["created_at"] for r in due}
-    known = [w for w in start.values() if w is not None]
-    low = min(known) if len(known) == len(start) else 0
-    latest: dict[int, tuple[int, datetime.datetime]] = {}  # bulletin -> its last entry
-    for entry_id, bulletin_id, at in (
-        DigestBulletin.objects.filter(id__gt=low, id__lte=through)
+    lows = _window_starts(due)
+    daily = [lows[r["id"]] for r in due if r["frequency"] != SavedSearch.Frequency.WEEKLY]
+    cut = min(daily) if daily else through  # entries above it: every due search's window
+    latest: dict[int, int] = {}  # bulletin -> its last queue entry (queued twice: once)
+    for entry_id, bulletin_id in (
+        DigestBulletin.objects.filter(id__gt=min(lows.values()), id__lte=through)
         .order_by("id")
-        .values_list("id", "bulletin_id", "announced_at")
+        .values_list("id", "bulletin_id")
     ):
-        latest[bulletin_id] = (entry_id, at)
+        latest[bulletin_id] = entry_id
     if not latest:
         return {}
-    index = build_index(SavedSearch.objects.filter(pk__in=list(start)))
+    every = build_index(SavedSearch.objects.filter(pk__in=list(lows)))
+    longer = [pk for pk, low in lows.items() if low < cut]
+    older = build_index(SavedSearch.objects.filter(pk__in=longer)) if longer else None
     found: dict[int, dict[int, list[int]]] = {}
     ids = list(latest)
     collecting = gc.isenabled()
@@ -125,16 +129,37 @@ def digest_matches(due: list[dict], *, through: int) -> dict[int, dict[int, list
                 .only(*MATCH_FIELDS)
             )
             for bulletin in bulletins:
-                entry_id, at = latest[bulletin.pk]
-                for c, _term in index.matches(bulletin):
-                    mark = start[c.id]
-                    if entry_id <= mark if mark is not None else at < created[c.id]:
-                        continue  # covered by an earlier digest, or queued before the search
-                    found.setdefault(c.user_id, {}).setdefault(bulletin.pk, []).append(c.id)
+                entry_id = latest[bulletin.pk]
+                index = every if entry_id > cut else older
+                for c, _term in index.matches(bulletin) if index else ():
+                    if entry_id > lows[c.id]:  # else covered, or queued before the search
+                        found.setdefault(c.user_id, {}).setdefault(bulletin.pk, []).append(c.id)
     finally:
         if collecting:
             gc.enable()
     return found
+
+
+def _window_starts(due: list[dict]) -> dict[int, int]:
+    """{search: the queue id its window starts after}: its watermark, or for a search
+    never digested the last entry queued before it was made (one query for all)."""
+    lows = {r["id"]: r["digested_through"] for r in due}
+    new = [r for r in due if r["digested_through"] is None]
+    if new:
+        made = sorted({r["created_at"] for r in new})
+        ids, reached = [], []  # in id order: the latest announced_at so far (sorted)
+        for pk, at in (
+            DigestBulletin.objects.filter(announced_at__gte=made[0])
+            .order_by("id")
+            .values_list("id", "announced_at")
+        ):
+            ids.append(pk)
+            reached.append(max(at, reached[-1]) if reached else at)
+        top = DigestBulletin.objects.aggregate(top=Max("id"))["top"] or 0
+        for r in new:  # the first entry announced since the search was made
+            i = bisect.bisect_left(reached, r["created_at"])
+            lows[r["id"]] = ids[i] - 1 if i < len(ids) else top
+    return lows
 
 
 def digests_plan(*, now=None) -> list[dict]:

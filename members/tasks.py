@@ -51,7 +51,10 @@ def alerts_send(self, delivery_ids: list[int]) -> None:
         raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
 
 
-@shared_task(ignore_result=True)
+# One pass matches every search due this hour (60,000 × a day's 10,000 bulletins took
+# 140 s on 2 cores shared with other work, BENCHMARKS.md): the default 300 s is too near.
+# Nothing is sent before the pass ends, so one stopped by the limit loses nothing.
+@shared_task(ignore_result=True, time_limit=1800, soft_time_limit=1700)
 def alerts_digest() -> None:
     """Beat, hourly: match the digests due this hour, then send them in chunks of members
     (a chunk's task takes their ids and what matched)."""

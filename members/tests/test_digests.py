@@ -118,3 +118,24 @@ def test_the_beat_task_fans_digests_out_in_chunks_through_the_worker(
     assert set(SavedSearch.objects.values_list("digested_through", flat=True)) == {
         DigestBulletin.objects.get().pk
     }
+
+
+def test_on_mondays_a_weekly_search_lists_the_week_a_daily_one_the_day(smtp_server):
+    weekly = UserFactory(email="weekly@example.cn")
+    daily = UserFactory(email="daily@example.cn")
+    _search(weekly, "管廊", frequency="weekly")
+    _search(daily, "管廊")
+    monday = timezone.make_aware(datetime.datetime(2026, 11, 23, 9, 0))
+    _publish("管廊工程一招标公告")
+    assert digests.alerts_send_digests(now=monday) == 2
+    _publish("管廊工程二招标公告")
+    assert digests.alerts_send_digests(now=monday + datetime.timedelta(days=1)) == 1
+    _publish("管廊工程三招标公告")
+    assert digests.alerts_send_digests(now=monday + datetime.timedelta(days=7)) == 2
+    got: dict[str, list[str]] = {}
+    for message in smtp_server.wait_for(5):
+        text = _titles(message)
+        got.setdefault(message["To"], []).append(
+            "".join(n for n in "一二三" if f"管廊工程{n}" in text)
+        )
+    assert got == {"weekly@example.cn": ["一", "二三"], "daily@example.cn": ["一", "二", "三"]}
