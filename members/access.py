@@ -38,6 +38,9 @@ class MemberRights:
     digest_alerts: bool = False
     digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
+    export_rows_limit: int = 0  # rows per export file; 0: no exports
+    api_access: bool = False
+    api_rate: str = ""  # e.g. "60/min" (api.throttling reads it)
 
     @property
     def searches_contacts(self) -> bool:
@@ -58,7 +61,15 @@ class MemberRights:
 
 
 ANONYMOUS = MemberRights()
-_STAFF = MemberRights(is_staff=True, sees_contacts=True, plan_name="staff", digest_alerts=True)
+_STAFF = MemberRights(
+    is_staff=True,
+    sees_contacts=True,
+    plan_name="staff",
+    digest_alerts=True,
+    export_rows_limit=10_000,
+    api_access=True,
+    api_rate="600/min",
+)
 
 
 class _Prepared:
@@ -127,6 +138,9 @@ _PERIOD_FIELDS = (
     "plan__position",
     "plan__digest_alerts",
     "plan__digest_item_limit",
+    "plan__export_rows_limit",
+    "plan__api_access",
+    "plan__api_rate",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
 _STAND_IN_ID = -424242
@@ -220,6 +234,7 @@ def _rights_from(current) -> MemberRights:
             (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
             + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
             + (s.plan.digest_alerts, s.plan.digest_item_limit)
+            + (s.plan.export_rows_limit, s.plan.api_access, s.plan.api_rate)
             for s in current
         ]
     )
@@ -231,7 +246,8 @@ def _rights_from_rows(periods) -> MemberRights:
         return ANONYMOUS
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
-    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best
+    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
+    export_rows, api_access, api_rate = best[10:13]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -241,6 +257,9 @@ def _rights_from_rows(periods) -> MemberRights:
         digest_alerts=digest,
         digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
+        export_rows_limit=export_rows,
+        api_access=api_access,
+        api_rate=api_rate,
     )
 
 
