@@ -16,7 +16,7 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0012_trials")]
+    dependencies = [("members", "0013_digest_matching_at_digest_time")]
 
     operations = [
         migrations.AddField(
