@@ -38,6 +38,9 @@ class MemberRights:
     digest_alerts: bool = False
     digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
+    export_rows_limit: int = 0  # rows per export file; 0: no exports
+    api_access: bool = False
+    api_rate: str = ""  # e.g. "60/min" (api.throttling reads it)
     sees_bid_results: bool = False  # every bidder, rank and price (开标结果), not only who won
 
     @property
@@ -64,6 +67,9 @@ _STAFF = MemberRights(
     sees_contacts=True,
     plan_name="staff",
     digest_alerts=True,
+    export_rows_limit=10_000,
+    api_access=True,
+    api_rate="600/min",
     sees_bid_results=True,
 )
 
@@ -134,6 +140,9 @@ _PERIOD_FIELDS = (
     "plan__position",
     "plan__digest_alerts",
     "plan__digest_item_limit",
+    "plan__export_rows_limit",
+    "plan__api_access",
+    "plan__api_rate",
     "plan__sees_bid_results",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
@@ -227,7 +236,9 @@ def _rights_from(current) -> MemberRights:
         [
             (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
             + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
-            + (s.plan.digest_alerts, s.plan.digest_item_limit, s.plan.sees_bid_results)
+            + (s.plan.digest_alerts, s.plan.digest_item_limit)
+            + (s.plan.export_rows_limit, s.plan.api_access, s.plan.api_rate)
+            + (s.plan.sees_bid_results,)
             for s in current
         ]
     )
@@ -240,6 +251,7 @@ def _rights_from_rows(periods) -> MemberRights:
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
     plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
+    export_rows, api_access, api_rate = best[10:13]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -249,8 +261,11 @@ def _rights_from_rows(periods) -> MemberRights:
         digest_alerts=digest,
         digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
+        export_rows_limit=export_rows,
+        api_access=api_access,
+        api_rate=api_rate,
         # Any current period's plan that shows results shows them (an upgrade mid-year).
-        sees_bid_results=any(p[10] for p in periods),
+        sees_bid_results=any(p[13] for p in periods),
     )
 
 
