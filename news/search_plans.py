@@ -123,12 +123,15 @@ def expected_share(query) -> float:
     return share
 
 
-def scans_rows(query, *, title_only: bool = False, needed: int = 20) -> bool:
+def scans_rows(query, *, title_only: bool = False, needed: int = 20, filters=()) -> bool:
     """Whether walking the newest rows to find the `needed` newest matches costs less than
-    sorting every match the index hands over."""
+    sorting every match the index hands over. `filters`: the place / category lexemes the
+    search also holds; a walk tests them as columns, so a rare place makes it long."""
     if not (query and query.include) or title_only or connection.vendor != "postgresql":
         return False
     share = expected_share(query)
+    for lexeme in filters:  # below the sampled floor: rare, the index answers
+        share *= common_shares().get(lexeme, 0.0)
     if share <= 0:
         return False
     walk = needed / share * WALK_ROW_US
