@@ -38,6 +38,7 @@ class MemberRights:
     digest_alerts: bool = False
     digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
+    sees_bid_results: bool = False  # every bidder, rank and price (开标结果), not only who won
 
     @property
     def searches_contacts(self) -> bool:
@@ -58,7 +59,13 @@ class MemberRights:
 
 
 ANONYMOUS = MemberRights()
-_STAFF = MemberRights(is_staff=True, sees_contacts=True, plan_name="staff", digest_alerts=True)
+_STAFF = MemberRights(
+    is_staff=True,
+    sees_contacts=True,
+    plan_name="staff",
+    digest_alerts=True,
+    sees_bid_results=True,
+)
 
 
 class _Prepared:
@@ -127,6 +134,7 @@ _PERIOD_FIELDS = (
     "plan__position",
     "plan__digest_alerts",
     "plan__digest_item_limit",
+    "plan__sees_bid_results",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
 _STAND_IN_ID = -424242
@@ -219,7 +227,7 @@ def _rights_from(current) -> MemberRights:
         [
             (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
             + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
-            + (s.plan.digest_alerts, s.plan.digest_item_limit)
+            + (s.plan.digest_alerts, s.plan.digest_item_limit, s.plan.sees_bid_results)
             for s in current
         ]
     )
@@ -231,7 +239,7 @@ def _rights_from_rows(periods) -> MemberRights:
         return ANONYMOUS
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
-    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best
+    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -241,6 +249,8 @@ def _rights_from_rows(periods) -> MemberRights:
         digest_alerts=digest,
         digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
+        # Any current period's plan that shows results shows them (an upgrade mid-year).
+        sees_bid_results=any(p[10] for p in periods),
     )
 
 
@@ -352,6 +362,12 @@ def visible_bulletin_ids(user, bulletin_ids) -> set[int]:
     if not rights.sees_contacts:
         return set()
     return revealed_ids(user, bulletin_ids)
+
+
+def bid_results_visible(user) -> bool:
+    """Whether this viewer sees every bidder's rank, price and duration; everyone sees
+    who won. Read from the plan (Plan.sees_bid_results), never from the template."""
+    return member_rights(user).sees_bid_results
 
 
 def contacts_visible_to(user, subject_id: int, *, kind: str = "bulletin") -> bool:

@@ -71,6 +71,7 @@ class PlanAdmin(admin.ModelAdmin):
         "name",
         "yearly_price_fen",
         "sees_contacts",
+        "sees_bid_results",
         "daily_reveal_quota",
         "saved_search_limit",
         "instant_alerts",

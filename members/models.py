@@ -52,6 +52,8 @@ class Plan(models.Model):
     daily_reveal_quota = models.PositiveIntegerField(
         _("每日查看联系方式条数"), default=0, help_text=_("每天可查看联系方式的标讯条数")
     )
+    # Who won is public; every bidder's rank, price and duration (开标结果) is paid detail.
+    sees_bid_results = models.BooleanField(_("可查看完整开标结果"), default=False)
     saved_search_limit = models.PositiveSmallIntegerField(_("可保存订阅数"), default=0)
     instant_alerts = models.BooleanField(_("即时提醒"), default=False)
     # Every plan, the free one included, may get a daily/weekly digest of its saved

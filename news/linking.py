@@ -15,11 +15,12 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from news import contact_patterns as patterns
 from news.models import (
+    BidResult,
     Bulletin,
     Contact,
     Organization,
@@ -232,6 +233,7 @@ def link_bulletins(bulletins, *, forced: dict | None = None) -> int:
         for bulletin in moved:
             bulletin.project = chosen[bulletin.pk]
         _update_rows(Bulletin, moved, ["project"])
+        bid_results_follow_projects([b.pk for b in moved])
         _advance(named, chosen)
         _parties_and_contacts(named, chosen)
     return len(named)
@@ -449,10 +451,21 @@ def _identity(contact: Contact) -> str:
 # --- staff actions --------------------------------------------------------------------------
 
 
+def bid_results_follow_projects(bulletin_ids) -> int:
+    """Give these bulletins' bid result rows their bulletin's current project (one
+    UPDATE; none when no id is given)."""
+    ids = list(bulletin_ids)
+    if not ids:
+        return 0
+    project = Bulletin.objects.filter(pk=OuterRef("bulletin_id")).values("project_id")[:1]
+    return BidResult.objects.filter(bulletin_id__in=ids).update(project_id=Subquery(project))
+
+
 def project_unlink(*, bulletin: Bulletin) -> None:
     """Detach a bulletin (a wrong link); the project keeps its history."""
     Bulletin.objects.filter(pk=bulletin.pk).update(project=None)
     bulletin.project = None
+    bid_results_follow_projects([bulletin.pk])
 
 
 def project_link(*, bulletin: Bulletin, project: Project) -> None:
@@ -491,6 +504,7 @@ def project_merge(*, source: Project, target: Project, by=None) -> ProjectMerge:
                 % {"name": target.name, "into": _final(target).name}
             )
         moved = {"bulletins": Bulletin.objects.filter(project=source).update(project=target)}
+        moved["bid_results"] = BidResult.objects.filter(project=source).update(project=target)
         moved["stage_changes"] = ProjectStageChange.objects.filter(project=source).update(
             project=target
         )

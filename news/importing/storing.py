@@ -20,13 +20,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from news.bid_results import bid_results_build
 from news.events import bulletins_announce
 from news.importing import near_duplicates
 from news.importing.parser import ParsedBulletin
 from news.importing.preparing import PreparedBatch, batch_prepare, contact_rows
 from news.importing.preparing import PreparedPage as _Page
 from news.linking import projects_link_bulletins, projects_link_stored
-from news.models import Bulletin, Category, Contact, LshBucket, Region
+from news.models import BidResult, Bulletin, Category, Contact, LshBucket, Region
 from news.regions import region_resolve
 from news.selectors import category_options_forget
 from portal.pagecache import invalidate_pages_after_commit, invalidation_batched
@@ -337,6 +338,11 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
                     contact.bulletin = bulletin
                     contacts.append(contact)
             Contact.objects.bulk_create(contacts)
+            BidResult.objects.bulk_create(
+                bid_results_build(
+                    (b, page.parsed.bid_results, page.parsed.budget_yuan) for page, b, _ in built
+                )
+            )
             _insert_buckets([(b.pk, page.bands) for page, b, _ in built])
     except IntegrityError:
         # Most likely another import stored one of these pages since we checked. Projects
@@ -375,6 +381,10 @@ def _store_one(page: _Page, bulletin: Bulletin, contacts: list[Contact]) -> File
             for contact in contacts:
                 contact.pk, contact.bulletin = None, bulletin
             Contact.objects.bulk_create(contacts)  # save() wrote its LSH rows (signals)
+            parsed = page.parsed
+            BidResult.objects.bulk_create(
+                bid_results_build([(bulletin, parsed.bid_results, parsed.budget_yuan)])
+            )
     except IntegrityError as exc:
         duplicate = _duplicate_in(_known_pages([page]), page)
         if duplicate is None:
