@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from billing.credit_code import validate_credit_code
 from news.events import organizations_merged
+from news.importing.parser import _ORG_ROLES
 from news.models import BidResult, Organization, ProjectContact, ProjectParty
 
 _CODE_LABEL = r"(?:统一社会信用代码|社会信用代码|信用代码)"
@@ -26,11 +27,10 @@ _INLINE_CODE = re.compile(
 )
 # A line of its own under the organisation's line.
 _CODE_LINE = re.compile(rf"^\s*{_CODE_LABEL}\s*[:：]?\s*([0-9A-Za-z]{{18}})\b")
-# "招标人:X", "中标单位:X": the organisation a following code line belongs to.
+# "招标人:X", "中标单位:X" (the parser's organisation labels): the organisation a code
+# line right under it belongs to.
 _ORG_LINE = re.compile(
-    r"^\s*(?:招标人|招标单位|采购人|建设单位|业主单位|项目业主|项目单位|业主|设计单位|勘察单位|"
-    r"施工单位|总包单位|总承包单位|监理单位|中标人|中标单位|中标供应商|成交供应商|"
-    r"招标代理机构|招标代理单位|招标代理|代理机构|采购代理机构)\s*[:：]\s*(.+)$"
+    r"^\s*(?:" + "|".join(sorted(_ORG_ROLES, key=len, reverse=True)) + r")\s*[:：]\s*(.+)$"
 )
 
 
@@ -60,6 +60,8 @@ def named_codes(body: str) -> dict[str, str]:
     found: dict[str, str] = {}
     last_name = ""
     for line in body.splitlines():
+        if not line.strip():
+            continue  # stored bodies keep a blank line between paragraphs
         org_line = _ORG_LINE.match(line)
         if org_line:
             name, code = split_name(org_line.group(1))
@@ -70,7 +72,7 @@ def named_codes(body: str) -> dict[str, str]:
         code_line = _CODE_LINE.match(line)
         if code_line and last_name and (code := valid_code(code_line.group(1))):
             found[organization_key(last_name)] = code
-        last_name = ""  # only the line right under the organisation's
+        last_name = ""  # only the paragraph right under the organisation's
     return found
 
 
