@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
@@ -32,6 +32,7 @@ from news.models import (
     Stage,
 )
 from news.models.projects import WorkType
+from news.rows import insert_instances, update_rows
 
 # --- names ----------------------------------------------------------------------------------
 
@@ -232,7 +233,7 @@ def link_bulletins(bulletins, *, forced: dict | None = None) -> int:
         moved = [b for b, _ in named if b.project_id != chosen[b.pk].pk]
         for bulletin in moved:
             bulletin.project = chosen[bulletin.pk]
-        _update_rows(Bulletin, moved, ["project"])
+        update_rows(Bulletin, moved, ["project"])
         bid_results_follow_projects([b.pk for b in moved])
         _advance(named, chosen)
         _parties_and_contacts(named, chosen)
@@ -267,7 +268,7 @@ def _projects_for(named) -> tuple[dict[tuple[str, str], Project], dict[int, tupl
     missing = [probe for key, probe in wanted.items() if key not in found]
     if missing:
         # ignore_conflicts: another import may create the same project meanwhile.
-        Project.objects.bulk_create(missing, ignore_conflicts=True)
+        insert_instances(missing, ignore_conflicts=True)
         found = existing()
     return found, keys
 
@@ -298,8 +299,8 @@ def _advance(named, chosen) -> None:
         if bulletin.amount_yuan and bulletin.published_at >= project.last_activity_at:
             project.amount_yuan = bulletin.amount_yuan
             touched[project.pk] = project
-    ProjectStageChange.objects.bulk_create(changes)
-    _update_rows(Project, list(touched.values()), ["stage", "last_activity_at", "amount_yuan"])
+    insert_instances(changes)
+    update_rows(Project, list(touched.values()), ["stage", "last_activity_at", "amount_yuan"])
 
 
 def _parties_and_contacts(named, chosen) -> None:
@@ -380,38 +381,14 @@ def _parties_and_contacts(named, chosen) -> None:
                     setattr(row, field, getattr(contact, field))
             if row.pk:
                 changed_contacts[row.pk] = row
-    ProjectParty.objects.bulk_create(new_parties, ignore_conflicts=True)
-    _update_rows(ProjectParty, list(changed_parties.values()), ["last_seen"])
-    ProjectContact.objects.bulk_create(new_contacts, ignore_conflicts=True)
-    _update_rows(
+    insert_instances(new_parties, ignore_conflicts=True)
+    update_rows(ProjectParty, list(changed_parties.values()), ["last_seen"])
+    insert_instances(new_contacts, ignore_conflicts=True)
+    update_rows(
         ProjectContact,
         list(changed_contacts.values()),
         ["last_seen", "last_bulletin", "title", "phone", "mobile", "email"],
     )
-
-
-def _update_rows(model, rows, fields) -> None:
-    """UPDATE … FROM (VALUES …): Django's bulk_update builds a CASE per field and row in
-    Python, which cost more than the rest of linking together (measured)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(rows, fields)
-        return
-    from psycopg2.extras import execute_values
-
-    meta = model._meta
-    columns = [meta.get_field(f).column for f in fields]
-    types = [meta.get_field(f).db_type(connection) for f in fields]
-    assignments = ", ".join(f'"{c}" = v."{c}"::{t}' for c, t in zip(columns, types, strict=True))
-    names = ", ".join(f'"{c}"' for c in columns)
-    sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {assignments} '
-        f'FROM (VALUES %s) AS v(id, {names}) WHERE t."{meta.pk.column}" = v.id'
-    )
-    values = [(r.pk, *(getattr(r, meta.get_field(f).attname) for f in fields)) for r in rows]
-    with connection.cursor() as cursor:
-        execute_values(cursor.cursor, sql, values, page_size=1000)
 
 
 def _numbers(contact) -> set[str]:

@@ -185,6 +185,8 @@ class BulletinDetail(_BulletinHeading):
 
     amount_yuan: int | None
     bid_deadline: object
+    registration_deadline: object
+    opening_at: object
     stage: str
     winner: str
     source_url: str
@@ -222,6 +224,8 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
         **_heading(bulletin, title),
         amount_yuan=bulletin.amount_yuan,
         bid_deadline=bulletin.bid_deadline,
+        registration_deadline=bulletin.registration_deadline,
+        opening_at=bulletin.opening_at,
         stage=bulletin.stage,
         winner=bulletin.winner,
         source_url=bulletin.source_url,
