@@ -270,6 +270,9 @@ class SavedSearch(models.Model):
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+    # Digest searches are matched at digest time (members.digests): the last
+    # DigestBulletin its digest covered. None: none yet, every bulletin since created_at.
+    digested_through = models.BigIntegerField(_("汇总已覆盖至"), null=True, editable=False)
 
     class Meta:
         verbose_name = _("标讯订阅")
@@ -331,6 +334,24 @@ class AlertDelivery(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.bulletin_id} · {self.get_status_display()}"
+
+
+class DigestBulletin(models.Model):
+    """A bulletin announced to alerts, in announcement order: what digests are matched
+    against at digest time. Ids are handed out under a lock (members.digests), so the
+    largest id a digest has seen is a watermark no later announcement falls below."""
+
+    bulletin = models.ForeignKey(
+        "news.Bulletin", verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="+"
+    )
+    announced_at = models.DateTimeField(_("发布通知时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("待汇总标讯")
+        verbose_name_plural = _("待汇总标讯")
+
+    def __str__(self):
+        return f"{self.pk} · {self.bulletin_id}"
 
 
 class Follow(models.Model):

@@ -13,7 +13,11 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0013_plan_sees_bid_results")]
+    # Also merges main's and i19-bids' 0013 (the lead renumbers on merge).
+    dependencies = [
+        ("members", "0013_plan_sees_bid_results"),
+        ("members", "0013_digest_matching_at_digest_time"),
+    ]
 
     operations = [
         migrations.AddField(
