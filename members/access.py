@@ -38,6 +38,9 @@ class MemberRights:
     digest_alerts: bool = False
     digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
+    export_rows_limit: int = 0  # rows per export file; 0: no exports
+    api_access: bool = False
+    api_rate: str = ""  # e.g. "60/min" (api.throttling reads it)
     sees_bid_results: bool = False  # every bidder, rank and price (开标结果), not only who won
     sees_company_profiles: bool = False  # company pages' amounts, regions, buyers, competitors
     watches_companies: bool = False  # 关注企业 (竞争对手 / 客户) with alerts
@@ -66,6 +69,9 @@ _STAFF = MemberRights(
     sees_contacts=True,
     plan_name="staff",
     digest_alerts=True,
+    export_rows_limit=10_000,
+    api_access=True,
+    api_rate="600/min",
     sees_bid_results=True,
     sees_company_profiles=True,
     watches_companies=True,
@@ -138,6 +144,9 @@ _PERIOD_FIELDS = (
     "plan__position",
     "plan__digest_alerts",
     "plan__digest_item_limit",
+    "plan__export_rows_limit",
+    "plan__api_access",
+    "plan__api_rate",
     "plan__sees_bid_results",
     "plan__sees_company_profiles",
     "plan__watches_companies",
@@ -248,8 +257,9 @@ def _rights_from(current) -> MemberRights:
         [
             (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
             + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
-            + (s.plan.digest_alerts, s.plan.digest_item_limit, s.plan.sees_bid_results)
-            + (s.plan.sees_company_profiles, s.plan.watches_companies)
+            + (s.plan.digest_alerts, s.plan.digest_item_limit)
+            + (s.plan.export_rows_limit, s.plan.api_access, s.plan.api_rate)
+            + (s.plan.sees_bid_results, s.plan.sees_company_profiles, s.plan.watches_companies)
             for s in current
         ]
     )
@@ -262,6 +272,7 @@ def _rights_from_rows(periods) -> MemberRights:
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
     plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
+    export_rows, api_access, api_rate = best[10:13]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -271,10 +282,13 @@ def _rights_from_rows(periods) -> MemberRights:
         digest_alerts=digest,
         digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
-        # Any current period's plan that shows results shows them (an upgrade mid-year).
-        sees_bid_results=any(p[10] for p in periods),
-        sees_company_profiles=any(p[11] for p in periods),
-        watches_companies=any(p[12] for p in periods),
+        export_rows_limit=export_rows,
+        api_access=api_access,
+        api_rate=api_rate,
+        # Any current period's plan that gives these gives them (an upgrade mid-year).
+        sees_bid_results=any(p[13] for p in periods),
+        sees_company_profiles=any(p[14] for p in periods),
+        watches_companies=any(p[15] for p in periods),
     )
 
 

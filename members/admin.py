@@ -79,6 +79,8 @@ class PlanAdmin(admin.ModelAdmin):
         "instant_alerts",
         "digest_alerts",
         "digest_item_limit",
+        "export_rows_limit",
+        "api_access",
         "is_offered",
         "position",
     )

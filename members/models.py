@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -67,6 +68,23 @@ class Plan(models.Model):
         _("每封汇总最多条数"),
         default=0,
         help_text=_("0 表示不限;超出的标讯只在邮件中说明条数,不再补发"),
+    )
+    # Exports and the API (issue 19): 0 rows / no access on the free plan.
+    export_rows_limit = models.PositiveIntegerField(
+        _("每次导出最多条数"), default=0, help_text=_("0 表示不能导出")
+    )
+    api_access = models.BooleanField(_("数据接口(API)"), default=False)
+    api_rate = models.CharField(
+        _("接口频率上限"),
+        max_length=20,
+        blank=True,
+        help_text=_("如 60/min、1000/hour、5000/day;留空为 60/min"),
+        validators=[
+            RegexValidator(
+                r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$",
+                _("格式应为 次数/时间单位,如 60/min、1000/hour"),
+            )
+        ],
     )
     description = models.TextField(_("说明"), blank=True)
     position = models.PositiveSmallIntegerField(_("排序"), default=100)

@@ -295,3 +295,44 @@ def contact_reveal(
             raise QuotaExceeded(rights.daily_quota)
         # The member's row lock serialises this member's reveals: no conflict to recover.
         return ContactReveal.objects.create(user=user, day=today, ip=ip or None, **subject)
+
+
+@dataclass(frozen=True)
+class BulkReveal:
+    """What an export may show: the bulletins whose contacts the member sees, and why the
+    others stay masked."""
+
+    visible: frozenset[int]
+    newly_spent: int
+    quota: int
+    over_quota: bool  # some bulletins stayed masked because today's quota ran out
+
+
+def contact_reveal_many(*, user: User, bulletin_ids: list[int], ip: str | None) -> BulkReveal:
+    """Reveal many bulletins' contacts at once (an export), in the given order, while
+    today's quota lasts: each bulletin not yet revealed today spends one reveal and is
+    logged as 查看联系方式 would log it; those already revealed today are free. Only
+    bulletins that have contacts are worth spending on: the caller passes those. The
+    member's row is locked as in `contact_reveal`, so exports and clicks never overspend."""
+    from members.access import member_rights
+
+    if user.is_staff:
+        return BulkReveal(frozenset(bulletin_ids), 0, 0, False)
+    today = timezone.localdate()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        rights = member_rights(user, fresh=True)
+        if not rights.sees_contacts:
+            return BulkReveal(frozenset(), 0, 0, False)
+        today_reveals = ContactReveal.objects.filter(user=user, day=today)
+        used = today_reveals.count()
+        already = set(
+            today_reveals.filter(bulletin_id__in=bulletin_ids).values_list("bulletin_id", flat=True)
+        )
+        left = max(rights.daily_quota - used, 0)
+        new = [pk for pk in dict.fromkeys(bulletin_ids) if pk not in already][:left]
+        ContactReveal.objects.bulk_create(
+            [ContactReveal(user=user, day=today, ip=ip or None, bulletin_id=pk) for pk in new]
+        )
+        over = len(already) + len(new) < len(set(bulletin_ids))
+        return BulkReveal(frozenset(already | set(new)), len(new), rights.daily_quota, over)

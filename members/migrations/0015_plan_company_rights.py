@@ -13,10 +13,10 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # Also merges main's and i19-bids' 0013 (the lead renumbers on merge).
+    # Also merges main's 0014 and i19-bids' 0013 (the lead renumbers on merge).
     dependencies = [
         ("members", "0013_plan_sees_bid_results"),
-        ("members", "0013_digest_matching_at_digest_time"),
+        ("members", "0014_plan_exports_api"),
     ]
 
     operations = [
