@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from news.companies import organization_ids_by_key
 from news.importing.bid_results import RESULT_WORDS, BidRow, parse_bid_results
-from news.importing.parser import extract_budget
+from news.importing.parser import AWARD_CATEGORY, extract_budget
 from news.linking import organization_key
 from news.models import BidResult, Bulletin
 
@@ -75,12 +75,13 @@ def bid_results_backfill(*, bulletin_ids: list[int], replace: bool = False) -> t
 
 
 def bid_results_backfill_all(*, batch_size: int = 500, replace: bool = False, progress=None):
-    """Every bulletin an award notice could be (its text names 中标 / 候选人 / 开标 …), in
+    """Every award notice (category 中标公告) whose text names 中标 / 候选人 / 开标 …, in
     id order, one transaction per batch: an interrupted run keeps its finished batches
     and a second run skips them. Returns (bulletins with rows, rows)."""
     total_bulletins = total_rows = 0
     last_id = 0
-    candidates = Bulletin.objects.filter(_MAY_HAVE_RESULTS).order_by("pk")
+    candidates = Bulletin.objects.filter(_MAY_HAVE_RESULTS, category__name=AWARD_CATEGORY)
+    candidates = candidates.order_by("pk")
     while True:
         ids = list(candidates.filter(pk__gt=last_id).values_list("pk", flat=True)[:batch_size])
         if not ids:

@@ -109,9 +109,12 @@ def price_of(value: str, header_unit: str = "") -> int | None:
     """Yuan from a written price; None for rates (下浮率 5%) and bare numbers of unknown
     unit: a wrong price is worse than none."""
     value = value.strip()
-    if not value or _RATE.search(value):
+    if not value:
         return None
     match = _DIGITS_AMOUNT.search(value)
+    rate = _RATE.search(value)
+    if rate and (match is None or not match.group(2) or rate.start() < match.start()):
+        return None  # 下浮率 5%; but "8,862.45万元(下浮率5.20%)" is a price
     if match and not (match.start() > 0 and value[: match.start()].strip(" :")[-2:] == "大写"):
         unit = match.group(2) or header_unit
         if unit:
@@ -128,9 +131,9 @@ def price_of(value: str, header_unit: str = "") -> int | None:
     return None
 
 
-_DAYS = re.compile(
-    r"^(?:共|计|总工期)?\s*(\d+|[一二三四五六七八九十百千零两]+)\s*(?:个)?\s*(日历天|天|日)$"
-)
+_DAYS = re.compile(r"(\d+|[一二三四五六七八九十百千零两]+)\s*(?:日历天|日历日|天|日)(?!期)")
+# Months, years and date ranges are no day count (a month is not 30 days).
+_NOT_DAYS = re.compile(r"个月|\d\s*月|[一二三四五六七八九十两]\s*个?月|年")
 
 
 def duration_of(value: str, header_unit: str = "") -> tuple[int | None, str]:
@@ -140,14 +143,16 @@ def duration_of(value: str, header_unit: str = "") -> tuple[int | None, str]:
         return None, ""
     if header_unit and re.fullmatch(r"\d+", text):
         text = f"{text}{header_unit}"
-    match = _DAYS.match(text)
+    if _NOT_DAYS.search(text):
+        return None, text
+    match = _DAYS.search(text)
     return (_rank_number(match.group(1)) if match else None), text
 
 
 # --- names ----------------------------------------------------------------------------------
 
 _ORG_END = re.compile(
-    r"(?:公司|集团|院|所|局|中心|厂|站|队|社|处|部|会|联合体|合作社|事务所|工作室|医院|学校)$"
+    r"(?:公司|集团|院|所|局|中心|厂|站|队|社|处|部|会|联合体|合作社|事务所|工作室|医院|学校)\)*$"
 )
 _PAREN_TAIL = re.compile(r"\s*[(\[【][^()\[\]【】]{0,20}[)\]】]$")
 _NOT_BIDDER = re.compile(
@@ -174,16 +179,23 @@ def bidder_key(name: str) -> str:
 # A name runs to a separator, the next label, or a figure after a space.
 _NAME_END = re.compile(
     r"(?<!\d)[,;。]|[;。]|\s{2,}|\s+(?=\d)|\s*(?:投标报价|投标总价|中标价|中标金额|成交价|成交金额|报价|"
-    r"评标价|工期|计划工期|项目经理|项目负责人|总监|得分|综合得分|评审得分|排名|资质|"
+    r"最后报价|工期|中标工期|计划工期|项目经理|项目负责人|总监|得分|综合得分|评审得分|排名|资质|"
     r"质量|下浮率|费率)"
 )
 
 
 def _cut_name(text: str) -> str:
     text = text.strip(" :")
-    match = _NAME_END.search(text)
-    name = text[: match.start()] if match else text
-    return name.strip(" :、")
+    end = len(text)
+    for match in _NAME_END.finditer(text):
+        inside = text.count("(", 0, match.start()) > text.count(")", 0, match.start())
+        if not inside or match.group(0).strip(" ") not in ",;。":
+            end = match.start()
+            break
+    name = text[:end].strip(" :、")
+    if name.count("(") > name.count(")"):  # "X公司(投标报价:…)": the bracket is not the name's
+        name = name[: name.rindex("(")].strip()
+    return name
 
 
 # --- lots and sections ----------------------------------------------------------------------
@@ -197,7 +209,8 @@ _LOT = re.compile(
 )
 _LOT_LABEL = re.compile(r"^(?:标段|标包|包件|分包|标段\(包\))(?:名称|编号|号)?\s*:\s*(.+)$")
 _LOT_HEADING = re.compile(
-    rf"^[(\[【]?\s*(?P<lot>{_LOT.pattern})\s*[)\]】]?\s*(?::|\s|$|(?=第|中标|成交|候选|推荐))"
+    rf"^[(\[【]?\s*(?P<lot>{_LOT.pattern})\s*[)\]】]?\s*(?:\([^()]{{1,40}}\))?\s*"
+    r"(?::|\s|$|(?=第|中标|成交|候选|推荐))"
 )
 
 
@@ -220,7 +233,11 @@ def lot_key(lot: str | None) -> str:
 _HEADING_NUMBER = re.compile(
     r"^(?:[一二三四五六七八九十]+\s*[、.]|\d+\s*[、.](?!\d)|[(]\s*[一二三四五六七八九十\d]+\s*[)])"
 )
-_CANDIDATE_SECTION = re.compile(r"(?:中标|成交)候选人|评标结果|推荐.{0,6}候选人")
+_CANDIDATE_SECTION = re.compile(
+    r"(?:中标|成交)候选(?:人|供应商|单位)|评标结果|评审结果|推荐.{0,6}候选"
+)
+# A heading saying its list is in order: a numbered list under it is ranked.
+_ORDERED = re.compile(r"排序|由高到低|由低到高|依次|排名(?!不分)")
 # 中标(成交)信息 / 中标结果: who won, as label lines (供应商名称:X, 中标金额:…).
 _WINNER_SECTION = re.compile(r"(?:中标|成交|中选)(?:\((?:成交|中选)\))?(?:人)?(?:信息|结果|情况)")
 _OPENING_SECTION = re.compile(
@@ -266,11 +283,13 @@ _BIDDER_LABEL = re.compile(
 )
 _PRICE_LABEL = re.compile(
     r"(?P<label>投标报价|投标总价|投标价格?|中标价格?|中标金额|中标总价|中标\(成交\)(?:价格?|金额)|"
-    r"成交价格?|成交金额|成交总价|评标价|总报价|报价|签约合同价|合同价|下浮率|费率|折扣率|优惠率)"
+    r"成交价格?|成交金额|成交总价|最后报价|最终报价|总报价|报价|签约合同价|合同价|"
+    r"下浮率|费率|折扣率|优惠率)"
     r"\s*(?:\((?P<unit>亿元|万元|元|%)\))?\s*(?::|为)?\s*(?P<value>(?:\d,(?=\d)|[^,;。])*)"
 )
 _DURATION_LABEL = re.compile(
-    r"(?:计划工期|施工工期|总工期|工期要求|工期|交货期|服务期限?|完工期|合同履行期限|交付期)"
+    r"(?:中标工期|计划工期|施工工期|总工期|工期要求|工期|交货\(完工\)期|交货期|服务期限?|"
+    r"监理服务期|设计周期|合同期限?|完工期|合同履行期限|交付期)"
     r"\s*(?:\((?P<unit>日历天|天|日)\))?\s*(?::|为)?\s*(?P<value>(?:\d,(?=\d)|[^,;。])*)"
 )
 
@@ -295,7 +314,7 @@ def _value_text(value: str) -> str:
 
 def _duration_in(clause: str) -> tuple[int | None, str]:
     for match in _DURATION_LABEL.finditer(clause):
-        value = _value_text(match["value"])
+        value = _UNIT_SPACE.sub(r"\1\2", _value_text(match["value"]))
         value = re.split(r"\s", value, maxsplit=1)[0]
         if value:
             return duration_of(value, match["unit"] or "")
@@ -308,7 +327,8 @@ _HEADER_KINDS = (
     (
         "bidder",
         re.compile(
-            r"^(?:投标人|投标单位|投标供应商|供应商|中标候选人|候选人|单位|企业|公司|投标人\(联合体\))"
+            r"^(?:投标人|投标单位|投标供应商|供应商|中标候选人|候选人|单位|企业|公司|投标人\(联合体\)|"
+            r"中标人|中标单位|中标供应商|成交供应商|成交单位|成交人)"
             r"(?:名称|全称)?(?:\(.*\))?$|^(?:中标候选人|候选人)名称$|^名称$"
         ),
     ),
@@ -322,18 +342,22 @@ _HEADER_KINDS = (
     (
         "price",
         re.compile(
-            r"^(?:投标报价|投标总价|投标价格?|报价|总报价|中标价格?|评标价|中标金额|成交金额|评审价|投标报价金额|最终报价)"
-            r"\s*(?:\((?P<unit>亿元|万元|元)\)|(?P<unit2>亿元|万元|元))?$"
+            r"^(?:投标报价|投标总价|投标价格?|报价|总报价|中标价格?|中标金额|成交金额|投标报价金额|"
+            r"最终报价|最后报价|中标\(成交\)金额)"
+            r"\s*(?:\((?:小写,?)?(?P<unit>亿元|万元|元)\)|(?P<unit2>亿元|万元|元)|\(小写\))?$"
         ),
     ),
+    ("capital", re.compile(r"^(?:投标报价|报价|中标价|中标金额|成交金额)?\(?大写\)?$")),
+    ("lot", re.compile(r"^(?:标段|标包|包号|包件|分标|标段名称|标段号|标段编号|采购包)$")),
     ("rate", re.compile(r"^(?:下浮率|费率|折扣率|投标下浮率|优惠率)(?:\(%\))?$")),
     (
         "duration",
         re.compile(
-            r"^(?:工期|投标工期|计划工期|施工工期|交货期|服务期|工期\(天\))\s*(?:\((?P<unit>日历天|天|日)\)|(?P<unit2>日历天|天|日))?$"
+            r"^(?:工期|投标工期|计划工期|施工工期|中标工期|交货期|服务期限?|工期\(天\))\s*(?:\((?P<unit>日历天|天|日)\)|(?P<unit2>日历天|天|日))?$"
         ),
     ),
 )
+_OTHER_HEADER = re.compile(r"[\u4e00-\u9fff()/%]{2,12}")
 _UNIT_SPACE = re.compile(r"(\d)\s+(亿元|万元|元|日历天|天|%)")
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\t+|\s+")
 
@@ -346,17 +370,20 @@ def _header_kind(cell: str) -> tuple[str, str] | None:
         if match := pattern.match(cell):
             unit = match.groupdict().get("unit") or match.groupdict().get("unit2") or ""
             return kind, unit
-    return ("other", "") if re.fullmatch(r"[\u4e00-\u9fff()/%]{2,12}", cell) else None
+    if _LOT.search(cell) or _RANK_MARKER.match(cell) or not _OTHER_HEADER.fullmatch(cell):
+        return None  # 一标段, 第一名: values, not column names
+    return ("other", "")
 
 
 @dataclass
 class _Table:
     kinds: list[tuple[str, str]]
-    ranked: bool  # a 序号 column ranks the rows in a candidate list, not in 开标记录
+    ranked: bool  # a 序号 column ranks rows only under a heading saying they are in order
+    winners: bool = False  # the bidder column is 中标人 / 成交供应商: its rows won
 
     @classmethod
     def from_cells(cls, cells: list[str], ranked: bool) -> _Table | None:
-        kinds = [_header_kind(c) for c in cells]
+        kinds = _resolve([_header_kind(c) for c in cells], cells)
         if len(cells) < 2 or any(k is None for k in kinds):
             return None
         names = [k for k, _ in kinds]
@@ -364,7 +391,7 @@ class _Table:
             {"price", "rank", "index", "duration", "rate"} & set(names)
         ):
             return None
-        return cls(kinds, ranked)
+        return cls(kinds, ranked, _names_winners(cells, kinds))
 
     def row(self, cells: list[str], lot: str | None, winner_names: set[str]) -> BidRow | None:
         if len(cells) != len(self.kinds):
@@ -382,13 +409,38 @@ class _Table:
             rank = _rank_from_cell(values["rank"])
         elif self.ranked and "index" in values:
             rank = _rank_from_cell(values["index"])
+        if "lot" in values and values["lot"]:
+            lot = values["lot"]
         price = price_of(values["price"], units["price"]) if "price" in values else None
         days, text = (
             duration_of(values["duration"], units["duration"])
             if "duration" in values
             else (None, "")
         )
-        return BidRow(lot, bidder, rank, price, days, text, bidder_key(bidder) in winner_names)
+        winner = self.winners or bidder_key(bidder) in winner_names
+        return BidRow(lot, bidder, rank, price, days, text, winner)
+
+
+_WINNER_COLUMN = re.compile(r"^(?:中标人|中标单位|中标供应商|成交供应商|成交单位|成交人)")
+
+
+def _names_winners(cells, kinds) -> bool:
+    return any(
+        k and k[0] == "bidder" and _WINNER_COLUMN.match(c)
+        for c, k in zip(cells, kinds, strict=True)
+    )
+
+
+def _resolve(kinds: list, cells: list[str]) -> list:
+    """Two bidder-like columns (中标候选人 | 投标人名称): the bare 中标候选人 one holds
+    ranks (第一中标候选人)."""
+    bidders = [i for i, k in enumerate(kinds) if k and k[0] == "bidder"]
+    if len(bidders) == 2 and not any(k and k[0] == "rank" for k in kinds):
+        bare = [i for i in bidders if cells[i].strip() in ("中标候选人", "候选人", "成交候选人")]
+        if len(bare) == 1:
+            kinds = list(kinds)
+            kinds[bare[0]] = ("rank", "")
+    return kinds
 
 
 def _rank_from_cell(cell: str) -> int | None:
@@ -411,7 +463,7 @@ def _cells(line: str) -> list[str]:
 # a bidder, a price, a lot or a section: skipped without the walk's other patterns.
 _LINE_WORDS = re.compile(
     r"中标|候选|投标|报价|成交|中选|供应商|名称|单位|第.{1,2}名|排名|名次|排序|序号|标段|标包|包|"
-    r"开标|工期|价|金额|否决|无效|流标|废标|失败|终止|\|"
+    r"开标|工期|周期|期限|服务期|交货|价|金额|否决|无效|流标|废标|失败|终止|\|"
 )
 
 
@@ -428,6 +480,7 @@ class _Walk:
         self.last: int | None = None  # index of the row label lines continue
         self.failed_lots: set[str] = set()
         self.winner_names: set[str] = set()
+        self.ordered = False  # the current section says its list is in order
 
     # rows
     def add(self, row: BidRow) -> None:
@@ -448,7 +501,8 @@ class _Walk:
         if self.flat is not None and self._flat_cell(line):
             return
         if self.table is None and not _LINE_WORDS.search(line) and not _HEADING_NUMBER.match(line):
-            self.last = None  # prose about something else (most of a long notice)
+            if len(line) > 40 or line.endswith("。"):
+                self.last = None  # prose about something else (most of a long notice)
             return
         if self._lot_line(line):
             return
@@ -457,7 +511,8 @@ class _Walk:
             # Perhaps a flattened table's first header cell: the next lines will tell.
             if _CANDIDATE_SECTION.search(line):
                 self.section = "candidates"
-            self.flat = _Table([kind], ranked=self.section != "opening")
+            self.flat = _Table([kind], ranked=self.ordered)
+            self.flat_header = [line]
             self.flat_cells, self.flat_rows = [], False
             return
         if self._section_line(line):
@@ -498,6 +553,8 @@ class _Walk:
         )
         if not short or _cells_look_like_row(body) or _RANK_MARKER.search(body):
             return False
+        if _Table.from_cells(_cells(line), False) is not None:
+            return False  # 名次 中标候选人 投标报价 …: a table's header
         if re.search(r"公司|集团|\d\s*(?:亿元|万元|元)", body) and not body.endswith(":"):
             # "3、X公司,报价…": an item of a list, not a heading
             return False
@@ -518,6 +575,7 @@ class _Walk:
         if kind is None:
             return False
         self.section = None if kind == "other" else kind
+        self.ordered = kind in ("candidates", "winner") and _ORDERED.search(body) is not None
         self.table = self.flat = None
         self.flat_cells = []
         self.last = None
@@ -527,8 +585,7 @@ class _Walk:
         if re.fullmatch(r"[|\-\s:=+]+", line):
             return True  # a text table's rule
         cells = _cells(line)
-        ranked = self.section != "opening"
-        header = _Table.from_cells(cells, ranked)
+        header = _Table.from_cells(cells, self.ordered)
         if header is not None:
             self.table = header
             return True
@@ -558,14 +615,24 @@ class _Walk:
             kind = _header_kind(line)
             if kind is not None and len(line) <= 20 and not _looks_like_bidder(line):
                 table.kinds.append(kind)
+                self.flat_header.append(line)
+                table.kinds = _resolve(table.kinds, self.flat_header)
+                names = [k for k, _ in table.kinds]
+                if names.count("bidder") > 1:  # 中标候选人 (a heading), then 排名, 投标人名称
+                    first = names.index("bidder")
+                    table.kinds = table.kinds[first + 1 :]
+                    self.flat_header = self.flat_header[first + 1 :]
                 return True
+            table.winners = _names_winners(self.flat_header, table.kinds)
             names = [k for k, _ in table.kinds]
             if names.count("bidder") != 1 or len(names) < 2:
                 self.flat = None
                 return False
             self.flat_rows = True
+        lot_column = any(k == "lot" for k, _ in table.kinds)
         if not self.flat_cells and (
-            _LOT_HEADING.match(line) or _LOT_LABEL.match(line) or _HEADING_NUMBER.match(line)
+            (not lot_column and (_LOT_HEADING.match(line) or _LOT_LABEL.match(line)))
+            or _HEADING_NUMBER.match(line)
         ):
             self.flat = None
             return False
@@ -629,20 +696,39 @@ class _Walk:
                 row = replace(row, winner=True)
             self.add(row)
             return
-        # 中标价:… / 工期:… lines continue the last row.
+        if row := self._leading_bidder(line):
+            self.add(row)
+            return
+        # 中标价:… / 工期:… lines continue the last row; prose ends it.
         if self.last is not None and re.match(r"^[^:]{1,16}:", line):
             price = _price_in(line) if _PRICE_LABEL.match(line) else None
             days, text = _duration_in(line) if _DURATION_LABEL.match(line) else (None, "")
             self.amend_last(price_yuan=price, duration_days=days, duration_text=text)
-        elif not re.match(r"^[^:]{1,16}:", line):
+        elif len(line) > 40 or line.endswith("。"):
             self.last = None
+
+    def _leading_bidder(self, line: str) -> BidRow | None:
+        """A line opening with a bidder and its price: X公司,投标报价:…,工期:…"""
+        if "价" not in line and "金额" not in line:
+            return None  # no price label: not such a line (and _cut_name is not free)
+        name = _cut_name(line)
+        if not name or not _looks_like_bidder(name):
+            return None
+        rest = line[len(name) :]
+        price = _price_in(rest)
+        if price is None:
+            return None
+        winner = bidder_key(name) in self.winner_names
+        return BidRow(self.lot, name, None, price, *_duration_in(rest), winner)
 
     def _listed_bidder(self, line: str) -> BidRow | None:
         """A bidder in a list of 开标记录 / candidates: "1. X公司 报价…", "投标人:X公司,报价…"."""
         label = _BIDDER_LABEL.search(line)
         start = label.end() if label else None
-        if start is None and (numbered := re.match(r"^\(?\d{1,3}\s*[).、.]\s*", line)):
+        rank = None
+        if start is None and (numbered := re.match(r"^\(?(\d{1,3})\s*[).、.]\s*", line)):
             start = numbered.end()
+            rank = int(numbered.group(1)) if self.ordered else None
         if start is None:
             return None
         name = _cut_name(line[start:])
@@ -655,7 +741,7 @@ class _Walk:
             price = price_of(match.group(0)) if match else None
         days, text = _duration_in(rest)
         return BidRow(
-            self.lot, name, None, price, days, text, bidder_key(name) in self.winner_names
+            self.lot, name, rank, price, days, text, bidder_key(name) in self.winner_names
         )
 
     def _ranked_clauses(self, line: str, markers: list[re.Match[str]]) -> None:
@@ -703,19 +789,16 @@ class _Walk:
             replace(row, winner=row.winner or bidder_key(row.bidder) in self.winner_names)
             for row in merged.values()
         ]
-        return _winner_ranked_first(rows)
+        return _first_ranked_wins(rows)
 
 
-def _winner_ranked_first(rows: list[BidRow]) -> list[BidRow]:
-    """中标人:X then 第二名 / 第三名: X is the first. Per lot, only when nobody is first."""
-    out = list(rows)
-    for lot in {lot_key(r.lot) for r in rows}:
-        in_lot = [i for i, r in enumerate(out) if lot_key(r.lot) == lot]
-        ranks = {out[i].rank for i in in_lot}
-        unranked_winners = [i for i in in_lot if out[i].winner and out[i].rank is None]
-        if 1 not in ranks and 2 in ranks and len(unranked_winners) == 1:
-            out[unranked_winners[0]] = replace(out[unranked_winners[0]], rank=1)
-    return out
+def _first_ranked_wins(rows: list[BidRow]) -> list[BidRow]:
+    """On a candidates page the first ranked is the winner, per lot, unless the page
+    names a 中标人 (who may be the second, when the first withdrew)."""
+    named = {lot_key(r.lot) for r in rows if r.winner}
+    return [
+        replace(r, winner=True) if r.rank == 1 and lot_key(r.lot) not in named else r for r in rows
+    ]
 
 
 def _cells_look_like_row(text: str) -> bool:
@@ -728,6 +811,26 @@ RESULT_WORDS = ("中标", "成交", "候选人", "开标", "投标人", "投标�
 _MAYBE = re.compile("|".join(RESULT_WORDS))
 
 
+# "工 期:" / "中 标 人:": a label letter-spaced to line up with longer ones.
+_LETTER_SPACED = re.compile(r"^(?:[\u4e00-\u9fff] ){1,5}[\u4e00-\u9fff](?=\s*:)")
+
+
+def _unspace(match: re.Match[str]) -> str:
+    return match.group(0).replace(" ", "")
+
+
+def _key_value(line: str, following: str) -> bool:
+    """A label cell alone on its line with its value on the next (a flattened two-column
+    table), not the first cell of a flattened table's header."""
+    line = line.removesuffix(":").strip()  # "工期:" with its value on the next line
+    if not following or ":" in line or len(line) > 20:
+        return False
+    kind = _header_kind(line)
+    if kind is None or kind[0] not in ("bidder", "price", "duration", "rate"):
+        return False
+    return _header_kind(following) is None and not _LOT_HEADING.match(following)
+
+
 def parse_bid_results(lines, title: str = "") -> list[BidRow]:
     """The bid result rows of a notice's body lines (already width-folded, as
     news.importing.parser cleans them); [] for a failed notice or one with none."""
@@ -737,8 +840,17 @@ def parse_bid_results(lines, title: str = "") -> list[BidRow]:
     if not any(_MAYBE.search(line) for line in lines):
         return []
     walk = _Walk()
-    for line in lines:
+    lines = [_LETTER_SPACED.sub(_unspace, line) for line in lines]
+    i = 0
+    while i < len(lines):
+        line, following = lines[i], lines[i + 1] if i + 1 < len(lines) else ""
+        if walk.flat is None and walk.table is None and _key_value(line, following):
+            # A two-column table (供应商名称 / X公司) or a value on the next line.
+            walk.feed(f"{line.removesuffix(':')}:{following}")
+            i += 2
+            continue
         walk.feed(line)
+        i += 1
     body = "\n".join(lines)
     if not walk.rows or _failed_notice(body, walk):
         return []

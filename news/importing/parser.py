@@ -23,6 +23,7 @@ from .bid_results import BidRow, parse_bid_results
 from .decoding import ParseError, decode_bytes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+AWARD_CATEGORY = "中标公告"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,10 @@ def parse_text(text: str) -> ParsedBulletin:
     body = "\n".join(paragraphs)
     contacts, winner, project_manager = _extract_contacts(paragraphs)
     deadlines = extract_deadlines(body)
-    bids = tuple(parse_bid_results(paragraphs, title))
+    # Results are read from award notices only: a tender notice's 投标人须知 or a news
+    # item about a past 中标 is not a result.
+    award = meta.category == AWARD_CATEGORY
+    bids = tuple(parse_bid_results(paragraphs, title)) if award else ()
     return ParsedBulletin(
         title=title,
         published=meta.published,

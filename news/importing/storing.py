@@ -348,7 +348,7 @@ def _store(pages: list[_Page], publish: bool, cache: dict) -> list[tuple[_Page, 
                     contact.bulletin = bulletin
                     contacts.append(contact)
             insert_instances(contacts)
-            BidResult.objects.bulk_create(
+            insert_instances(
                 bid_results_build(
                     (b, page.parsed.bid_results, page.parsed.budget_yuan) for page, b, _ in built
                 )

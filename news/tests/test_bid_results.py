@@ -15,6 +15,7 @@ def rows(text: str, title: str = ""):
 
 
 def test_candidate_lines_with_price_and_duration():
+    # The first candidate is the winner when no 中标人 is named.
     text = """
 一、中标候选人
 第一中标候选人：江苏华建建设有限公司，投标报价：３７１２．８６万元，工期：３００日历天
@@ -24,13 +25,14 @@ def test_candidate_lines_with_price_and_duration():
 招标代理机构：江苏华信工程咨询有限公司
 """
     assert rows(text) == [
-        (None, "江苏华建建设有限公司", 1, 37128600, 300, False),
+        (None, "江苏华建建设有限公司", 1, 37128600, 300, True),
         (None, "镇江市市政工程有限公司", 2, 37452000, 320, False),
         (None, "江苏润扬交通工程有限公司", 3, 37986600, None, False),
     ]
 
 
 def test_winner_with_price_lines_and_ranked_runners_up():
+    # A 中标人 line states no rank, even beside 第二名 / 第三名 (the labelled set's contract).
     text = """
 招标人：上海市普陀区教育局
 中标人：上海城建建设工程有限公司
@@ -40,7 +42,7 @@ def test_winner_with_price_lines_and_ranked_runners_up():
 评标委员会推荐的中标候选人第二名：上海浦江建筑工程有限公司，投标报价9,312.75万元；第三名：上海申城建设集团有限公司，投标报价9,355.10万元。
 """
     assert rows(text) == [
-        (None, "上海城建建设工程有限公司", 1, 92864000, 540, True),
+        (None, "上海城建建设工程有限公司", None, 92864000, 540, True),
         (None, "上海浦江建筑工程有限公司", 2, 93127500, None, False),
         (None, "上海申城建设集团有限公司", 3, 93551000, None, False),
     ]
@@ -55,7 +57,7 @@ def test_text_table():
 3 中铁十局集团有限公司 12,500,100 365
 """
     assert rows(text) == [
-        (None, "南京长江建设工程有限公司", 1, 12345679, 365, False),
+        (None, "南京长江建设工程有限公司", 1, 12345679, 365, True),
         (None, "江苏中南建筑产业集团有限责任公司", 2, 12400000, 360, False),
         (None, "中铁十局集团有限公司", 3, 12500100, 365, False),
     ]
@@ -104,9 +106,9 @@ def test_lots_rejected_bidders_and_rates():
 合肥某某建筑工程有限公司：未按招标文件要求提供投标保证金
 """
     assert rows(text) == [
-        ("一标段", "安徽水安建设集团股份有限公司", 1, None, 180, False),
+        ("一标段", "安徽水安建设集团股份有限公司", 1, None, 180, True),
         ("一标段", "安徽省路港工程有限责任公司", 2, None, None, False),
-        ("二标段", "中国电建集团华东勘测设计研究院有限公司", 1, 120000000, None, False),
+        ("二标段", "中国电建集团华东勘测设计研究院有限公司", 1, 120000000, None, True),
     ]
 
 
@@ -152,7 +154,7 @@ def test_candidate_heading_then_labelled_lines():
 投标报价：23,500,000.00元
 """
     assert rows(text) == [
-        (None, "浙江交工集团股份有限公司", 1, 23456789, None, False),
+        (None, "浙江交工集团股份有限公司", 1, 23456789, None, True),
         (None, "浙江省交通工程建设集团有限公司", 2, 23500000, None, False),
     ]
 
@@ -202,3 +204,41 @@ def test_procurement_result_block_and_pipe_table_with_joint_bidder():
         ),
         (None, "南通二建集团有限公司", None, 45600000, 540, False),
     ]
+
+
+def test_key_value_cells_joint_bidder_in_brackets_and_rate_beside_price():
+    text = """
+成交信息
+成交供应商
+扬州市建筑安装工程有限公司
+成交金额(万元)
+212.5
+工　期：
+60日历日
+第一中标候选人：联合体（牵头人：中建三局集团有限公司；成员：华中科技大学建筑设计研究院），投标报价：5,000万元（下浮率3%）
+"""
+    assert rows(text) == [
+        (None, "扬州市建筑安装工程有限公司", None, 2125000, 60, True),
+        (
+            None,
+            "联合体(牵头人:中建三局集团有限公司;成员:华中科技大学建筑设计研究院)",
+            1,
+            50000000,
+            None,
+            False,
+        ),
+    ]
+
+
+def test_numbered_list_ranks_only_under_an_ordered_heading():
+    ordered = """
+评标委员会按综合得分由高到低推荐中标候选人：
+1、江苏省华建建设股份有限公司（投标报价：1,346.20万元，工期：240日历天）
+2、中天建设集团有限公司（投标报价：1,352.88万元，工期：240日历天）
+"""
+    assert [(r[1], r[2], r[5]) for r in rows(ordered)] == [
+        ("江苏省华建建设股份有限公司", 1, True),
+        ("中天建设集团有限公司", 2, False),
+    ]
+    plain = ordered.replace("按综合得分由高到低推荐", "推荐")
+    assert [(r[2], r[5]) for r in rows(plain)] == [(None, False), (None, False)]

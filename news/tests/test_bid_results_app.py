@@ -37,7 +37,7 @@ def test_import_writes_rows_on_the_project_with_the_winner_linked():
     award = _award()
     rows = list(BidResult.objects.filter(bulletin=award).order_by("position"))
     assert [(r.bidder, r.rank, r.price_yuan, r.duration_days, r.winner) for r in rows] == [
-        (WINNER, 1, 37128600, 300, True),
+        (WINNER, None, 37128600, 300, True),
         (SECOND, 2, 37452000, None, False),
         (THIRD, 3, 37986600, None, False),
     ]
@@ -120,7 +120,7 @@ def test_organization_record_counts_wins_bidders_and_award_to_budget_ratio(clien
     assert (record.bids, record.wins, record.mean_bidders) == (1, 1, 3)
     # 中标价 3,712.86 万元 over the tender notice's 招标控制价 3,860.52 万元.
     assert record.mean_award_ratio == pytest.approx(37128600 / 38605200)
-    assert record.tenders[0].rank == 1 and record.tenders[0].price_yuan == 37128600
+    assert record.tenders[0].winner and record.tenders[0].price_yuan == 37128600
     public = organization_bids(winner.pk, viewer=None)
     assert (public.bids, public.wins, public.mean_bidders) == (1, 1, 3)
     assert public.mean_award_ratio is None and public.tenders[0].price_yuan is None

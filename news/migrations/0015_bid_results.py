@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('news', '0012_bulletin_deadlines'),
+        ('news', '0014_week_lexemes'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0012_trials")]
+    dependencies = [("members", "0014_plan_exports_api")]
 
     operations = [
         migrations.AddField(

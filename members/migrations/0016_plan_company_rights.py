@@ -13,11 +13,7 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # Also merges main's 0014 and i19-bids' 0013 (the lead renumbers on merge).
-    dependencies = [
-        ("members", "0013_plan_sees_bid_results"),
-        ("members", "0014_plan_exports_api"),
-    ]
+    dependencies = [("members", "0015_plan_sees_bid_results")]
 
     operations = [
         migrations.AddField(

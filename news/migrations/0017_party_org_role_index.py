@@ -25,7 +25,7 @@ class _AddIndex(AddIndexConcurrently):
 
 class Migration(migrations.Migration):
     atomic = False
-    dependencies = [("news", "0015_organization_credit_code")]
+    dependencies = [("news", "0016_organization_credit_code")]
 
     operations = [
         _AddIndex(

@@ -1,15 +1,11 @@
 # Companies (企业库): organisations keyed by 统一社会信用代码 where a bulletin gives it.
-# Depends on both news leaves of main and i19-bids (it also merges them).
 
 import django.db.models.deletion
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("news", "0013_bid_results"),
-        ("news", "0014_week_lexemes"),
-    ]
+    dependencies = [("news", "0015_bid_results")]
 
     operations = [
         migrations.AddField(
