@@ -42,6 +42,8 @@ class MemberRights:
     api_access: bool = False
     api_rate: str = ""  # e.g. "60/min" (api.throttling reads it)
     sees_bid_results: bool = False  # every bidder, rank and price (开标结果), not only who won
+    sees_company_profiles: bool = False  # company pages' amounts, regions, buyers, competitors
+    watches_companies: bool = False  # 关注企业 (竞争对手 / 客户) with alerts
 
     @property
     def searches_contacts(self) -> bool:
@@ -71,6 +73,8 @@ _STAFF = MemberRights(
     api_access=True,
     api_rate="600/min",
     sees_bid_results=True,
+    sees_company_profiles=True,
+    watches_companies=True,
 )
 
 
@@ -144,6 +148,8 @@ _PERIOD_FIELDS = (
     "plan__api_access",
     "plan__api_rate",
     "plan__sees_bid_results",
+    "plan__sees_company_profiles",
+    "plan__watches_companies",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
 _STAND_IN_ID = -424242
@@ -218,6 +224,21 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
     return rights
 
 
+def users_who_watch(user_ids) -> set[int]:
+    """Of these members, those whose plan may watch companies (Plan.watches_companies),
+    staff included: one query (alert matching asks for watchers only)."""
+    from members.models import Subscription, User
+
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    staff = User.objects.filter(pk__in=ids, is_active=True, is_staff=True)
+    periods = Subscription.objects.current().filter(
+        user_id__in=ids, user__is_active=True, plan__watches_companies=True
+    )
+    return set(staff.values_list("pk", flat=True).union(periods.values_list("user_id")))
+
+
 def _for_ids(queryset, column: str, ids: list[int]):
     """The queryset's rows whose `column` is one of `ids`. On PostgreSQL a single array
     parameter (`= ANY(%s)`): an IN list of thousands of ids cost Django more to build
@@ -238,7 +259,7 @@ def _rights_from(current) -> MemberRights:
             + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
             + (s.plan.digest_alerts, s.plan.digest_item_limit)
             + (s.plan.export_rows_limit, s.plan.api_access, s.plan.api_rate)
-            + (s.plan.sees_bid_results,)
+            + (s.plan.sees_bid_results, s.plan.sees_company_profiles, s.plan.watches_companies)
             for s in current
         ]
     )
@@ -264,8 +285,10 @@ def _rights_from_rows(periods) -> MemberRights:
         export_rows_limit=export_rows,
         api_access=api_access,
         api_rate=api_rate,
-        # Any current period's plan that shows results shows them (an upgrade mid-year).
+        # Any current period's plan that gives these gives them (an upgrade mid-year).
         sees_bid_results=any(p[13] for p in periods),
+        sees_company_profiles=any(p[14] for p in periods),
+        watches_companies=any(p[15] for p in periods),
     )
 
 

@@ -72,6 +72,8 @@ class PlanAdmin(admin.ModelAdmin):
         "yearly_price_fen",
         "sees_contacts",
         "sees_bid_results",
+        "sees_company_profiles",
+        "watches_companies",
         "daily_reveal_quota",
         "saved_search_limit",
         "instant_alerts",

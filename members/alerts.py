@@ -36,6 +36,7 @@ from members.access import (
     alert_member_rights,
     alert_rights,
     free_plan_rights,
+    users_who_watch,
     users_with_rights,
 )
 from members.digests import digest_queue_add
@@ -80,6 +81,10 @@ def alerts_match(*, bulletin_ids) -> list[int]:
         .only(*MATCH_FIELDS)
     )
     follows = _follow_reasons(bulletins)
+    watchers = {  # bulletin -> members alerted by a company watch
+        b: {user_id for user_id, reason in found if reason.get("watch")}
+        for b, found in follows.items()
+    }
     matched: dict[tuple[int, int], list[str]] = {}  # (user, bulletin) -> reasons as JSON
     for bulletin in bulletins:
         found = [
@@ -90,12 +95,15 @@ def alerts_match(*, bulletin_ids) -> list[int]:
         for user_id, reason in found:
             matched.setdefault((user_id, bulletin.pk), []).append(reason)
     rights = alert_rights({user_id for user_id, _ in matched})
+    watching = users_who_watch({u for u, b in matched if u in watchers.get(b, ())})
     # Only members whose plan has instant alerts: a free member's instant search is a
-    # digest one, matched at their digest hour; a follow alone goes in no digest.
+    # digest one, matched at their digest hour; a follow alone goes in no digest. A
+    # watched company's news is instant too for plans that may watch companies.
     rows = [
         (user_id, bulletin_id, f"[{', '.join(reasons)}]", True)
         for (user_id, bulletin_id), reasons in matched.items()
         if rights.get(user_id, (False, False))[1]
+        or (user_id in watching and user_id in watchers.get(bulletin_id, ()))
     ]
     with transaction.atomic():
         created = _insert_deliveries(rows)
@@ -164,17 +172,16 @@ def _copy_deliveries(table: str, rows, now) -> None:
 
 
 def _follow_reasons(bulletins) -> dict[int, list]:
-    """{bulletin id: [(user id, reason)]} for members following a bulletin's project or
-    one of its parties: five queries for the batch."""
+    """{bulletin id: [(user id, reason)]} for members following a bulletin's project, and
+    members watching a company the bulletin names or its project has as a party: a fixed
+    number of queries for the batch."""
     from members.models import Follow
-    from news.models import Project, ProjectParty, ProjectStageChange
+    from news.models import Project, ProjectStageChange
 
     by_project: dict[int, list[int]] = {}
     for bulletin in bulletins:
         if bulletin.project_id:
             by_project.setdefault(bulletin.project_id, []).append(bulletin.pk)
-    if not by_project:
-        return {}
     names = dict(Project.objects.filter(pk__in=list(by_project)).values_list("pk", "name"))
     stages = {
         change.bulletin_id: change.get_stage_display()
@@ -182,38 +189,75 @@ def _follow_reasons(bulletins) -> dict[int, list]:
             bulletin_id__in=[b for ids in by_project.values() for b in ids]
         ).only("bulletin_id", "stage")
     }
-    followers: dict[int, list[tuple[int, dict]]] = {}
+    reasons: dict[int, list] = {}
     for follow_id, user_id, project_id in Follow.objects.filter(
         project_id__in=list(names)
     ).values_list("pk", "user_id", "project_id"):
-        name = f"关注项目:{names[project_id]}"
-        followers.setdefault(project_id, []).append((user_id, {"name": name, "follow": follow_id}))
-    parties: dict[int, list[tuple[int, str]]] = {}  # organisation -> [(project, its name)]
-    for project_id, organization_id, name in ProjectParty.objects.filter(
-        project_id__in=list(names)
-    ).values_list("project_id", "organization_id", "organization__name"):
-        parties.setdefault(organization_id, []).append((project_id, name))
-    for follow_id, user_id, organization_id in Follow.objects.filter(
-        organization_id__in=list(parties)
-    ).values_list("pk", "user_id", "organization_id"):
-        for project_id, name in dict.fromkeys(parties[organization_id]):
-            base = {"name": f"关注单位:{name}", "follow": follow_id}
-            followers.setdefault(project_id, []).append((user_id, base))
-    reasons: dict[int, list] = {}
-    for project_id, bulletin_ids in by_project.items():
-        for bulletin_id in bulletin_ids:
+        for bulletin_id in by_project[project_id]:
             stage = stages.get(bulletin_id)
-            event = f"项目进入{stage}阶段" if stage else "项目有新动态"
-            for user_id, base in followers.get(project_id, ()):
-                # "follow": what the email's unsubscribe link turns off (unfollows)
-                reason = {
-                    "search": None,
-                    "name": base["name"],
-                    "term": "",
-                    "follow": base["follow"],
-                }
-                if base["name"].startswith("关注项目"):
-                    reason["event"] = event
+            # "follow": what the email's unsubscribe link turns off (unfollows)
+            reason = {
+                "search": None,
+                "name": f"关注项目:{names[project_id]}",
+                "term": "",
+                "follow": follow_id,
+                "event": f"项目进入{stage}阶段" if stage else "项目有新动态",
+            }
+            reasons.setdefault(bulletin_id, []).append((user_id, reason))
+    for bulletin_id, watch_reasons in _watch_reasons(bulletins).items():
+        reasons.setdefault(bulletin_id, []).extend(watch_reasons)
+    return reasons
+
+
+def _watch_reasons(bulletins) -> dict[int, list]:
+    """{bulletin id: [(user id, reason)]} for members watching a company (关注企业) that the
+    bulletin names (a party's line, the winner) or that is a party of its project."""
+    from members.models import Follow
+    from news.companies import organization_ids_by_key, split_name
+    from news.linking import organization_key
+    from news.models import Contact, ProjectParty
+
+    named: dict[int, set[str]] = {}  # bulletin -> organisation keys it names
+    written = [(b.pk, b.winner) for b in bulletins if b.winner]
+    written += (
+        Contact.objects.filter(bulletin_id__in=[b.pk for b in bulletins])
+        .exclude(organization="")
+        .values_list("bulletin_id", "organization")
+    )
+    for bulletin_id, organization in written:
+        named.setdefault(bulletin_id, set()).add(organization_key(split_name(organization)[0]))
+    ids_by_key = organization_ids_by_key({k for keys in named.values() for k in keys})
+    organizations: dict[int, set[int]] = {
+        bulletin_id: {ids_by_key[k] for k in keys if k in ids_by_key}
+        for bulletin_id, keys in named.items()
+    }
+    by_project: dict[int, list[int]] = {}
+    for bulletin in bulletins:
+        if bulletin.project_id:
+            by_project.setdefault(bulletin.project_id, []).append(bulletin.pk)
+    for project_id, organization_id in ProjectParty.objects.filter(
+        project_id__in=list(by_project)
+    ).values_list("project_id", "organization_id"):
+        for bulletin_id in by_project[project_id]:
+            organizations.setdefault(bulletin_id, set()).add(organization_id)
+    wanted = {o for ids in organizations.values() for o in ids}
+    if not wanted:
+        return {}
+    labels = dict(Follow.Relation.choices)
+    watchers: dict[int, list[tuple[int, int, str]]] = {}
+    for follow_id, user_id, organization_id, relation, name in Follow.objects.filter(
+        organization_id__in=list(wanted)
+    ).values_list("pk", "user_id", "organization_id", "relation", "organization__name"):
+        label = labels.get(relation or Follow.Relation.COMPETITOR)
+        text = f"关注企业({label}):{name}"
+        watchers.setdefault(organization_id, []).append((user_id, follow_id, text))
+    reasons: dict[int, list] = {}
+    for bulletin_id, organization_ids in organizations.items():
+        for organization_id in sorted(organization_ids):
+            for user_id, follow_id, text in watchers.get(organization_id, ()):
+                # "watch": instant for plans with the right (Plan.watches_companies)
+                reason = {"search": None, "name": text, "term": "", "follow": follow_id}
+                reason["watch"] = True
                 reasons.setdefault(bulletin_id, []).append((user_id, reason))
     return reasons
 
@@ -382,7 +426,8 @@ def _send_one(row: AlertDelivery, user, rights, connection) -> str:
     if rights is None or not user.email:
         row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已停用或无邮箱"
         return "skipped"
-    if not (rights.sees_contacts and rights.instant_alerts):
+    watched = rights.watches_companies and any(r.get("watch") for r in row.reasons)
+    if not (rights.sees_contacts and rights.instant_alerts) and not watched:
         # The plan changed since the match (lapsed, ended, downgraded): the member now has
         # their plan's rights, for a lapsed one the free plan's digest.
         if rights.digest_alerts and any(r.get("search") for r in row.reasons):

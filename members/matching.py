@@ -271,6 +271,7 @@ MATCH_FIELDS = (
     "category__name",
     "amount_yuan",
     "project_id",
+    "winner",  # company watches: the 中标人 a bulletin names (members.alerts)
 )
 
 _INDEX: dict = {"generation": None, "index": None}

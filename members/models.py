@@ -55,6 +55,10 @@ class Plan(models.Model):
     )
     # Who won is public; every bidder's rank, price and duration (开标结果) is paid detail.
     sees_bid_results = models.BooleanField(_("可查看完整开标结果"), default=False)
+    # 企业库: amounts, regions, buyers and competitors on company pages (counts are public);
+    # watching a company (竞争对手 / 客户) for alerts.
+    sees_company_profiles = models.BooleanField(_("可查看企业分析"), default=False)
+    watches_companies = models.BooleanField(_("可关注企业"), default=False)
     saved_search_limit = models.PositiveSmallIntegerField(_("可保存订阅数"), default=0)
     instant_alerts = models.BooleanField(_("即时提醒"), default=False)
     # Every plan, the free one included, may get a daily/weekly digest of its saved
@@ -371,9 +375,15 @@ class DigestBulletin(models.Model):
 class Follow(models.Model):
     """A member following a project or an organisation (alerted of its news)."""
 
+    class Relation(models.TextChoices):
+        COMPETITOR = "competitor", _("竞争对手")
+        CLIENT = "client", _("客户")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
     )
+    # What a watched company is to the member (organisations only; "" for projects).
+    relation = models.CharField(_("关系"), max_length=12, choices=Relation.choices, blank=True)
     project = models.ForeignKey(
         "news.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Q
 
+from news.companies import organization_ids_by_key
 from news.importing.bid_results import RESULT_WORDS, BidRow, parse_bid_results
 from news.importing.parser import AWARD_CATEGORY, extract_budget
 from news.linking import organization_key
-from news.models import BidResult, Bulletin, Organization
+from news.models import BidResult, Bulletin
 
 # The parser answers [] without these words; the backfill reads only bulletins with one.
 _MAY_HAVE_RESULTS = Q()
@@ -23,9 +24,8 @@ def bid_results_build(found: Iterable[tuple[Bulletin, tuple[BidRow, ...], int | 
     found = [(b, rows, budget) for b, rows, budget in found if rows]
     keys = {organization_key(row.bidder) for _, rows, _ in found for row in rows}
     keys.discard("")
-    organizations = dict(
-        Organization.objects.filter(name_key__in=keys).values_list("name_key", "pk") if keys else ()
-    )
+    # Name variants merged into a company (news/companies.py) lead to that company.
+    organizations = organization_ids_by_key(keys) if keys else {}
     return [
         BidResult(
             bulletin=bulletin,

@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
+from news import companies
 from news import contact_patterns as patterns
 from news.models import (
     BidResult,
     Bulletin,
     Contact,
-    Organization,
     Project,
     ProjectContact,
     ProjectMerge,
@@ -303,35 +303,21 @@ def _advance(named, chosen) -> None:
     update_rows(Project, list(touched.values()), ["stage", "last_activity_at", "amount_yuan"])
 
 
-def _organizations(names) -> dict[str, int]:
-    """Organisation ids by name, one row per normalised name: the missing ones created."""
-    keys = {n: organization_key(n) for n in names}
-    by_key = {k: n.strip() for n, k in keys.items() if len(k) >= 2}
-
-    def existing():
-        rows = Organization.objects.filter(name_key__in=by_key).values_list("name_key", "pk")
-        return dict(rows)
-
-    found = existing()
-    missing = [Organization(name=n, name_key=k) for k, n in by_key.items() if k not in found]
-    if missing:
-        insert_instances(missing, ignore_conflicts=True)
-        found = existing()
-    return {name: found[key] for name, key in keys.items() if key in found}
-
-
 def _parties_and_contacts(named, chosen) -> None:
     project_ids = {p.pk for p in chosen.values()}
     per_bulletin = []
     names = set()
+    codes: dict[str, str] = {}  # organisation key -> 统一社会信用代码 named in a body
     for bulletin, _name in named:
+        codes.update(companies.named_codes(bulletin.body))
         contacts = list(bulletin.contacts.all())
         parties = [(c.organization, c.role) for c in contacts if c.organization]
         if bulletin.winner:
             parties.append((bulletin.winner, "中标人"))
         names.update(n for n, _ in parties)
         per_bulletin.append((bulletin, contacts, parties))
-    organizations = _organizations(names)
+    # Keyed by credit code where a bulletin gives one, else by normalised name.
+    organizations = companies.organizations_resolve(names, codes=codes)
     party_rows = {
         (p.project_id, p.organization_id, p.role): p
         for p in ProjectParty.objects.filter(project_id__in=project_ids)

@@ -42,6 +42,7 @@ urlpatterns = [
     path("alerts/new/", member_views.saved_search_edit, name="saved-search-new"),
     path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),
     path("alerts/<int:pk>/delete/", member_views.saved_search_delete, name="saved-search-delete"),
+    path("companies/<int:pk>/watch/", member_views.company_watch, name="company-watch"),
     path(
         "follow/<str:kind>/<int:pk>/",
         member_views.follow_toggle,
