@@ -6,6 +6,13 @@ Who may see a bulletin's contacts:
   revealed today (查看联系方式, counted against the plan's one daily quota);
 - everyone else: never (anonymous visitors, free members, lapsed or ended periods).
 
+企业会员 (teams): a member's current periods are their own and, while they are an active
+member of a team, the owner's current periods of a team plan (`Plan.seats` > 1). That rule
+is written here only: `_current_periods` (one member, SQL) and `_member_periods` (many,
+for alerts). So a removed member loses the team's rights on their next request, and the
+whole team's when the owner's period lapses or is ended. Rights that come from a team
+plan carry its `team_id`: the team's seats share one daily reveal quota.
+
 Every output path asks here and hands templates masked or unmasked view objects
 (`news.selectors`); no template decides. Answers are computed from the database on each
 request (a lapsed subscription loses access on the next request) and memoised on the
@@ -18,6 +25,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.db_routers import PRIMARY
@@ -38,6 +46,7 @@ class MemberRights:
     digest_alerts: bool = False
     digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
+    team_id: int | None = None  # rights from this team's plan: its seats share the quota
 
     @property
     def searches_contacts(self) -> bool:
@@ -110,9 +119,16 @@ class _Prepared:
 
 
 def _current_periods(*, user_id, day):
-    from members.models import Subscription
+    from members.models import Subscription, TeamMembership
 
-    return Subscription.objects.current(on=day).filter(user_id=user_id).values_list(*_PERIOD_FIELDS)
+    owners = TeamMembership.objects.filter(
+        user_id=user_id, status=TeamMembership.Status.ACTIVE
+    ).values("team__owner_id")
+    return (
+        Subscription.objects.current(on=day)
+        .filter(Q(user_id=user_id) | Q(user_id__in=owners, plan__seats__gt=1))
+        .values_list(*_PERIOD_FIELDS)
+    )
 
 
 # (plan id, ends on, then the plan's fields _rights_from reads)
@@ -127,6 +143,8 @@ _PERIOD_FIELDS = (
     "plan__position",
     "plan__digest_alerts",
     "plan__digest_item_limit",
+    "plan__seats",
+    "user__owned_team__id",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
 _STAND_IN_ID = -424242
@@ -150,18 +168,37 @@ def member_rights(user, *, fresh: bool = False) -> MemberRights:
 def users_with_rights(user_ids) -> dict:
     """{id: user} with each user's rights loaded: two queries for any number of members
     (alert matching meets thousands per batch)."""
-    from members.models import Subscription, User
+    from members.models import User
 
     users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), is_active=True)}
-    periods: dict[int, list] = {}
-    for period in (
-        Subscription.objects.current().filter(user_id__in=list(users)).select_related("plan")
-    ):
-        periods.setdefault(period.user_id, []).append(period)
+    periods = _member_periods(list(users), _PERIOD_FIELDS)
     for user in users.values():
         if not user.is_staff:
-            setattr(user, _RIGHTS_ATTR, _rights_from(periods.get(user.pk, [])))
+            setattr(user, _RIGHTS_ATTR, _rights_from_rows(periods.get(user.pk, [])))
     return users
+
+
+def _member_periods(ids: list[int], fields) -> dict[int, list[tuple]]:
+    """{member id: their current periods as `fields` tuples}, for many members at once:
+    their own, and an active team member's owner's periods of a team plan, the same rule
+    as `_current_periods` (test_teams checks they agree). Three queries in all."""
+    from members.models import Subscription, TeamMembership
+
+    memberships = TeamMembership.objects.filter(status=TeamMembership.Status.ACTIVE)
+    owner_of = dict(_for_ids(memberships.values_list("user_id", "team__owner_id"), "user_id", ids))
+    holders = list(set(ids) | set(owner_of.values()))
+    by_holder: dict[int, list[tuple]] = {}
+    rows = Subscription.objects.current().values_list("user_id", "plan__seats", *fields)
+    for holder, seats, *values in _for_ids(rows, "user_id", holders):
+        by_holder.setdefault(holder, []).append((seats, tuple(values)))
+    periods = {}
+    for member in ids:
+        own = [v for _, v in by_holder.get(member, [])]
+        owner = owner_of.get(member)
+        team = [v for seats, v in by_holder.get(owner, []) if seats > 1] if owner != member else []
+        if own or team:
+            periods[member] = own + team
+    return periods
 
 
 def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
@@ -170,30 +207,25 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
     The plan that counts is the one `member_rights` would pick; a member without one has
     the free plan's (`alert_member_rights`). Instant alerts need a plan that shows
     contacts; staff get digests."""
-    from members.models import Subscription, User
+    from members.models import User
 
     ids = list(user_ids)
-    best: dict[int, tuple] = {}
-    periods = (
-        Subscription.objects.current()
-        .filter(user__is_active=True, user__is_staff=False)
-        .values_list(
-            "user_id",
-            "plan__sees_contacts",
-            "plan__daily_reveal_quota",
-            "plan__position",
-            "plan__instant_alerts",
-            "plan__digest_alerts",
-        )
+    users = dict(
+        _for_ids(User.objects.filter(is_active=True).values_list("id", "is_staff"), "id", ids)
     )
-    for user_id, *fields in _for_ids(periods, "user_id", ids):
-        plan = tuple(fields)  # sees contacts, quota, position: member_rights' order
-        if user_id not in best or plan[:3] > best[user_id][:3]:
-            best[user_id] = plan
-    rights = {user_id: (plan[4], plan[0] and plan[3]) for user_id, plan in best.items()}
+    fields = (
+        "plan__sees_contacts",
+        "plan__daily_reveal_quota",
+        "plan__position",
+        "plan__instant_alerts",
+        "plan__digest_alerts",
+    )
+    rights = {}
+    for user_id, periods in _member_periods([i for i in users if not users[i]], fields).items():
+        plan = max(periods, key=lambda p: p[:3])  # sees contacts, quota, position
+        rights[user_id] = (plan[4], plan[0] and plan[3])
     free = free_plan_rights()
-    users = User.objects.filter(is_active=True).values_list("id", "is_staff")
-    for user_id, is_staff in _for_ids(users, "id", ids):
+    for user_id, is_staff in users.items():
         if is_staff:
             rights[user_id] = (True, False)
         elif user_id not in rights:
@@ -214,24 +246,14 @@ def _for_ids(queryset, column: str, ids: list[int]):
         return cursor.fetchall()
 
 
-def _rights_from(current) -> MemberRights:
-    return _rights_from_rows(
-        [
-            (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
-            + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
-            + (s.plan.digest_alerts, s.plan.digest_item_limit)
-            for s in current
-        ]
-    )
-
-
 def _rights_from_rows(periods) -> MemberRights:
     """Rights from current periods as _PERIOD_FIELDS tuples."""
     if not periods:
         return ANONYMOUS
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
-    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best
+    plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
+    seats, owned_team_id = best[10:]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -241,6 +263,7 @@ def _rights_from_rows(periods) -> MemberRights:
         digest_alerts=digest,
         digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
+        team_id=owned_team_id if seats > 1 else None,
     )
 
 
@@ -294,10 +317,14 @@ class ContactAccess:
         return "open" if self.visible else "masked"
 
 
-def reveals_today(user) -> int:
+def reveals_today(user, rights: MemberRights | None = None) -> int:
+    """Today's reveals counted against the viewer's quota: the team's when their rights
+    come from a team plan (every seat's), else their own."""
     from members.models import ContactReveal
 
-    return ContactReveal.objects.using(PRIMARY).filter(user=user, day=timezone.localdate()).count()
+    rights = rights or member_rights(user)
+    counted = {"team_id": rights.team_id} if rights.team_id else {"user": user}
+    return ContactReveal.objects.using(PRIMARY).filter(day=timezone.localdate(), **counted).count()
 
 
 def _revealed_bulletins(*, user_id, day):
@@ -337,7 +364,7 @@ def contact_access(user, subject_id: int, *, kind: str = "bulletin") -> ContactA
         return ContactAccess(False, "anonymous")
     if not rights.sees_contacts:
         return ContactAccess(False, "no_plan")
-    used = reveals_today(user)
+    used = reveals_today(user, rights)
     if subject_id in revealed_ids(user, [subject_id], kind=kind):
         return ContactAccess(True, "revealed", used, rights.daily_quota)
     state = "can_reveal" if used < rights.daily_quota else "over_quota"

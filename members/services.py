@@ -12,7 +12,14 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import ContactReveal, MembershipApplication, Plan, Subscription, User
+from members.models import (
+    ContactReveal,
+    MembershipApplication,
+    Plan,
+    Subscription,
+    Team,
+    User,
+)
 from portal.emails import build_email
 
 logger = logging.getLogger(__name__)
@@ -71,6 +78,10 @@ def subscription_activate(
             amount_paid_fen=amount_paid_fen,
             note=note.strip(),
         )
+        if plan.seats > 1:  # 企业会员: the buyer's team exists from the first day
+            from members.teams import team_for_owner
+
+            team_for_owner(owner=user)
     logger.info("subscription %s activated for user %s by %s", subscription.pk, user.pk, by)
     return subscription
 
@@ -281,17 +292,26 @@ def contact_reveal(
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
         rights = rights or member_rights(user, fresh=True)
+        if rights.team_id:
+            # A team's seats share one quota: its row serialises all their reveals (locked
+            # after the member's row, always in that order), and the rights are read again
+            # under it, so a member removed meanwhile spends nothing.
+            Team.objects.select_for_update().filter(pk=rights.team_id).values_list("pk").first()
+            rights = member_rights(user, fresh=True)
         if not rights.sees_contacts:
             raise NotEntitled
-        # Today's count and whether this subject is among them, in one query.
-        today_reveals = ContactReveal.objects.filter(user=user, day=today)
+        counted_on = Q(team_id=rights.team_id) if rights.team_id else Q(user=user)
+        # Today's count and whether this member revealed this subject, in one query.
+        today_reveals = ContactReveal.objects.filter(counted_on | Q(user=user), day=today)
         counted = today_reveals.aggregate(
-            used=Count("pk"),
-            found=Max("pk", filter=Q(**subject)),
+            used=Count("pk", filter=counted_on),
+            found=Max("pk", filter=Q(user=user, **subject)),
         )
         if counted["found"] is not None:
             return today_reveals.get(pk=counted["found"])
         if counted["used"] >= rights.daily_quota:
             raise QuotaExceeded(rights.daily_quota)
-        # The member's row lock serialises this member's reveals: no conflict to recover.
-        return ContactReveal.objects.create(user=user, day=today, ip=ip or None, **subject)
+        # The row locks serialise these reveals: no conflict to recover.
+        return ContactReveal.objects.create(
+            user=user, team_id=rights.team_id, day=today, ip=ip or None, **subject
+        )
