@@ -70,6 +70,15 @@ def team_member_remove(request, pk: int):
 def team_join(request, token: str):
     """GET shows the invitation and a button (mail scanners fetch links); POST, signed in
     with the invited address, takes the seat."""
+    response = _team_join(request, token)
+    # The token stays off other sites' Referer; "no-referrer" would also make the
+    # browser send `Origin: null` with the button's POST, which CSRF checking refuses.
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _team_join(request, token: str):
     context = {"token": token, "next": request.get_full_path()}
     try:
         if request.method == "POST" and request.user.is_authenticated:
