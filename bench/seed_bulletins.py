@@ -327,7 +327,7 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 BULLETIN_COLUMNS = (
     "id, title, category_id, region_id, province_id, city_id, published_at, body, source_url, "
     "source_name, credits, amount_yuan, bid_deadline, stage, winner, status, fingerprint, "
-    "hidden_lexemes, created_at, updated_at"
+    "hidden_lexemes, mask_plan, created_at, updated_at"
 )
 CONTACT_COLUMNS = "bulletin_id, organization, role, person, title, phone, mobile, email, position"
 
@@ -1085,6 +1085,7 @@ def _load_chunk(task):
             "published",
             fingerprint(b["title"], b["paragraphs"]),
             fields.hidden_lexemes,
+            fields.mask_plan,
             published,
             published,
         )

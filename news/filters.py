@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from news.models import Bulletin, Category, Region
 from news.search import ParsedQuery, filter_lexemes, parse_query
 from news.search_plans import scans_rows
+from news.search_windows import skips_the_walk
 
 MAX_QUERY_LENGTH = 100
 
@@ -112,6 +113,9 @@ class BulletinFilter(django_filters.FilterSet):
         # Only viewers who may see contacts may find bulletins by them (members.access).
         self.search_contacts = search_contacts
         self.scans_rows = False  # set by filter_queryset (news.search_plans)
+        # news.search_windows: search only the rows published since this window's start
+        self.window = None
+        self.filter_lexemes = ()  # the place / category lexemes (set by filter_queryset)
         # The city list follows the chosen province, the district list the chosen city.
         data = data or {}
         fields = self.form.fields
@@ -154,9 +158,12 @@ class BulletinFilter(django_filters.FilterSet):
             region_id=getattr(self._cleaned("district"), "pk", None),
             category_id=getattr(self._cleaned("category"), "pk", None),
         )
-        if self.allow_scan:
+        self.filter_lexemes = lexemes
+        if self.allow_scan and self.window is None:
             self.scans_rows = scans_rows(
                 self.parsed_query, title_only=self.title_only_selected, needed=self.rows_needed
+            ) and not skips_the_walk(
+                self.parsed_query, filters=lexemes, title_only=self.title_only_selected
             )
         return queryset.search(
             self.parsed_query,
@@ -164,6 +171,7 @@ class BulletinFilter(django_filters.FilterSet):
             filters=lexemes,
             with_contacts=self.search_contacts,
             scan=self.scans_rows,
+            window=self.window,
         )
 
     def filter_date_from(self, queryset, name, value):

@@ -409,19 +409,29 @@ def _uncovered(start: int, end: int, taken) -> list[tuple[int, int]]:
     return pieces
 
 
-def mask_text_collect(text: str, *, values=()) -> tuple[str, list[str]]:
-    """(masked text, the original strings it hid)."""
-    folded = patterns.fold(text)
-    spans = _spans(folded, values)
-    if not spans:
-        return text, []
-    hidden: list[str] = []
-    parts, cursor = [], 0
+def mask_spans(text: str, *, values=()) -> list[tuple[int, int, int]]:
+    """Where `text` is masked and how: (start, end, kind), ordered, never overlapping.
+    Stored with a bulletin (news/mask_plans.py) so pages apply them instead of finding
+    them again."""
+    spans = _spans(patterns.fold(text), values)
+    resolved, cursor = [], 0
     for start, end, kind in sorted(spans, key=lambda s: (s[0], s[2] != _VALUE, -s[1])):
         if end <= cursor:
             continue
         if start < cursor:  # overlaps what is masked already: hide what sticks out
             start, kind = cursor, _REST_K
+        resolved.append((start, end, kind))
+        cursor = end
+    return resolved
+
+
+def apply_spans(text: str, spans) -> tuple[str, list[str]]:
+    """(masked text, the original strings it hid) for spans from `mask_spans`."""
+    if not spans:
+        return text, []
+    hidden: list[str] = []
+    parts, cursor = [], 0
+    for start, end, kind in spans:
         original = text[start:end]
         masked = _MASKERS[kind](original)
         if masked != original:
@@ -429,6 +439,11 @@ def mask_text_collect(text: str, *, values=()) -> tuple[str, list[str]]:
         parts += (text[cursor:start], masked)
         cursor = end
     return "".join(parts) + text[cursor:], hidden
+
+
+def mask_text_collect(text: str, *, values=()) -> tuple[str, list[str]]:
+    """(masked text, the original strings it hid)."""
+    return apply_spans(text, mask_spans(text, values=values))
 
 
 def mask_text(text: str, *, values=()) -> str:

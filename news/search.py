@@ -85,6 +85,21 @@ def filter_lexemes(*, province_id=None, city_id=None, region_id=None, category_i
     return [f"~{tag}{value}" for tag, value in pairs if value]
 
 
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def week_number(moment) -> int:
+    """Weeks since the epoch, as the index's week lexeme counts them (migration 0014)."""
+    return int(moment.timestamp() // WEEK_SECONDS)
+
+
+def week_lexeme(week: int) -> str:
+    """The lexeme every bulletin published in `week` holds: "the newest matches of a
+    common term" becomes the term AND a few weeks' lexemes, which GIN answers by skipping
+    through the term's postings (news/search_windows.py)."""
+    return f"~w{week}"
+
+
 def vector_literal(words) -> str:
     """A tsvector literal of these lexemes ([0-9a-z], CJK or filter lexemes: nothing to
     escape inside the quotes)."""
@@ -103,6 +118,7 @@ class IndexedFields:
     hidden_lexemes: str  # space-separated: n-grams only the unmasked text holds
     title_vector: str
     contact_vector: str
+    mask_plan: str  # where the title and body are masked (news/mask_plans.py)
 
 
 def bulletin_index_fields(*, title: str, body: str, contact_values) -> IndexedFields:
@@ -116,15 +132,22 @@ def bulletin_index_fields(*, title: str, body: str, contact_values) -> IndexedFi
     What masking hid, plus every stored contact value, goes into contact_vector, which is
     searched only for viewers the policy lets search contacts (members.access).
     """
-    from news.masking import mask_text_collect
+    from news.mask_plans import mask_plan
+    from news.masking import apply_spans, mask_spans
 
-    masked_title, hidden_title = mask_text_collect(title, values=contact_values)
-    masked_body, hidden_body = mask_text_collect(body, values=contact_values)
+    values = tuple(contact_values)
+    title_spans = mask_spans(title, values=values)
+    body_spans = mask_spans(body, values=values)
+    masked_title, hidden_title = apply_spans(title, title_spans)
+    masked_body, hidden_body = apply_spans(body, body_spans)
     hidden = lexemes(title, body) - lexemes(masked_title, masked_body)
     return IndexedFields(
         hidden_lexemes=" ".join(sorted(hidden)),
         title_vector=document(masked_title),
-        contact_vector=document(*hidden_title, *hidden_body, *contact_values),
+        contact_vector=document(*hidden_title, *hidden_body, *values),
+        mask_plan=mask_plan(
+            title=title, body=body, values=values, title_spans=title_spans, body_spans=body_spans
+        ),
     )
 
 
@@ -138,7 +161,8 @@ def public_lexemes(*, title: str, body: str, hidden_lexemes: str, filters=()) ->
 # TOAST per bulletin, five times the text it indexes. A query must spell the expression
 # exactly as the index does for the planner to use the index.
 PUBLIC_VECTOR_SQL = (
-    "news_public_vector(title, body, hidden_lexemes, province_id, city_id, region_id, category_id)"
+    "news_public_vector(title, body, hidden_lexemes, province_id, city_id, region_id, "
+    "category_id, published_at)"
 )
 
 
@@ -199,11 +223,18 @@ def term_tsquery(term: str) -> str:
     return f"({' & '.join(parts)})"
 
 
-def tsquery(query: ParsedQuery, *, filters=()) -> str:
-    """The tsquery literal of a parsed query ('' when it has no include terms)."""
+def any_of(lexemes) -> str:
+    """A tsquery group matching any of these filter lexemes ('' for none)."""
+    return "(" + " | ".join(f"'{x}'" for x in lexemes) + ")" if lexemes else ""
+
+
+def tsquery(query: ParsedQuery, *, filters=(), window=()) -> str:
+    """The tsquery literal of a parsed query ('' when it has no include terms); `window`:
+    week lexemes, one of which a row must hold."""
     if not query.include:
         return ""
     include = [term_tsquery(t) for t in query.include] + [f"'{f}'" for f in filters]
+    include += [any_of(window)] if window else []
     exclude = [f"!{term_tsquery(t)}" for t in query.exclude]
     return " & ".join(include + exclude)
 

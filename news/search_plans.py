@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection, connections, transaction
 from psycopg2.errors import QueryCanceled
 
-from news.search import is_cjk, public_lexemes, term_lexemes
+from news.search import filter_lexemes, is_cjk, public_lexemes, term_lexemes
 from portal.db_routers import reading_from
 
 # What each plan costs a row, measured at a million bulletins (BENCHMARKS.md, search
@@ -35,7 +35,7 @@ WALK_ROW_US = 40
 BITMAP_ROW_US = 4
 _FLOOR = 0.005  # shares below this are not kept: the index is always right for them
 _SAMPLE = 2000
-_SHARES_KEY = "search:common-lexeme-shares"
+_SHARES_KEY = "search:common-lexeme-shares:2"
 _SHARES_SECONDS = 6 * 3600
 
 _BITMAPS_ONLY = "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off"
@@ -69,12 +69,17 @@ def _sampled_shares() -> dict[str, float]:
     from news.models import Bulletin
 
     latest = Bulletin.objects.published().order_by("-published_at")
-    rows = latest.values_list("title", "body", "hidden_lexemes")[:_SAMPLE]
+    columns = ("title", "body", "hidden_lexemes", "province_id", "city_id", "region_id")
+    rows = latest.values_list(*columns, "category_id")[:_SAMPLE]
     counts: Counter = Counter()
     n = 0
-    for title, body, hidden in rows:
+    for title, body, hidden, province, city, region, category in rows:
         n += 1
-        lexemes = public_lexemes(title=title, body=body, hidden_lexemes=hidden)
+        # the place and category lexemes too: news.search_windows sizes windows by them
+        places = filter_lexemes(
+            province_id=province, city_id=city, region_id=region, category_id=category
+        )
+        lexemes = public_lexemes(title=title, body=body, hidden_lexemes=hidden, filters=places)
         counts.update(lexemes)
         counts.update({f"{x[0]}*" for x in lexemes if is_cjk(x)})
     shares = {x: c / n for x, c in counts.items() if c / n >= _FLOOR} if n else {}

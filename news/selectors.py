@@ -8,10 +8,12 @@ from django.db.models import Prefetch, prefetch_related_objects
 
 from members.access import ContactAccess, contact_access, member_rights, visible_bulletin_ids
 from news.filters import BulletinFilter, int_or_none
+from news.mask_plans import masked_title_body
 from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import Bulletin, Category, Contact, Region
 from news.paging import COUNT_CAP, SEARCH_COUNT_CAP, CappedPaginator
 from news.search_plans import WalkTooLong, bitmap_search, counts_by_walk, row_walk
+from news.search_windows import windows
 from news.snippets import snippet
 
 PAGE_SIZE = 20
@@ -120,21 +122,20 @@ class BulletinRow(_BulletinHeading):
 
 
 def _row(bulletin: Bulletin, *, visible: bool, terms=()) -> BulletinRow:
-    values = () if visible else contact_values(bulletin.contacts.all())
     body = bulletin.__dict__.get("body")
-    # A paragraph masked alone is masked as in the whole body: contact contexts only
-    # reach forward (a 联系方式 heading to its section's end, a label to its line's end).
-    opening = body.split("\n\n", 1)[0] if body else ""
+    title = bulletin.title
     if not visible:
-        opening = mask_text(opening, values=values)
+        values = contact_values(bulletin.contacts.all())
+        if body is None:
+            title = mask_text(title, values=values)
+        else:  # the body is masked whole (then cut), along its stored plan when fresh
+            title, body = masked_title_body(
+                title=title, body=body, values=values, plan=bulletin.mask_plan
+            )
     return BulletinRow(
-        **_heading(
-            bulletin, bulletin.title if visible else mask_text(bulletin.title, values=values)
-        ),
-        snippet=snippet(body, terms, contacts_visible=visible, values=values)
-        if terms and body
-        else "",
-        opening=opening,
+        **_heading(bulletin, title),
+        snippet=snippet(body, terms, contacts_visible=True) if terms and body else "",
+        opening=body.split("\n\n", 1)[0] if body else "",
     )
 
 
@@ -183,6 +184,8 @@ class BulletinDetail(_BulletinHeading):
 
     amount_yuan: int | None
     bid_deadline: object
+    registration_deadline: object
+    opening_at: object
     stage: str
     winner: str
     source_url: str
@@ -209,14 +212,18 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
     values = () if access.visible else contact_values(contacts)
     # The body is masked whole, then cut: a 联系方式 section spans paragraphs, and
     # masking fails closed within it (news/masking.py).
-    body = bulletin.body if access.visible else mask_text(bulletin.body, values=values)
+    title, body = bulletin.title, bulletin.body
+    if not access.visible:
+        title, body = masked_title_body(
+            title=title, body=body, values=values, plan=bulletin.mask_plan
+        )
     paragraphs = Bulletin.split_paragraphs(body)
     return BulletinDetail(
-        **_heading(
-            bulletin, bulletin.title if access.visible else mask_text(bulletin.title, values=values)
-        ),
+        **_heading(bulletin, title),
         amount_yuan=bulletin.amount_yuan,
         bid_deadline=bulletin.bid_deadline,
+        registration_deadline=bulletin.registration_deadline,
+        opening_at=bulletin.opening_at,
         stage=bulletin.stage,
         winner=bulletin.winner,
         source_url=bulletin.source_url,
@@ -262,24 +269,51 @@ def bulletin_listing(params, *, viewer, page_number=1, per_page=None, masked=Fal
 
 
 def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):
-    """(filter, page, ids) of the list / search; news.search_plans chooses the plan."""
+    """(filter, page, ids) of the list / search; news.search_plans chooses the plan and
+    news.search_windows how many of the newest weeks a common term's search reads."""
     per_page = per_page or PAGE_SIZE
     number = int_or_none(page_number) or 1
     relevance = (params or {}).get("sort") != "newest"
 
-    def build(*, scan: bool):
-        return BulletinFilter(
+    def build(*, scan: bool, window=None):
+        bulletin_filter = BulletinFilter(
             params or None,
             queryset=Bulletin.objects.published(),
             search_contacts=rights.searches_contacts,
             allow_scan=scan,
             rows_needed=SEARCH_COUNT_CAP if relevance else min(number, 50) * per_page,
         )
+        bulletin_filter.window = window
+        return bulletin_filter
 
     bulletin_filter = build(scan=allow_scan)
-    matched = bulletin_filter.qs
     query = bulletin_filter.parsed_query
     cap = SEARCH_COUNT_CAP if query else COUNT_CAP
+    paginator, walk, walk_count = _paginator(bulletin_filter, build, cap, per_page)
+    if not walk:
+        for window in windows(
+            query,
+            filters=bulletin_filter.filter_lexemes,
+            title_only=bulletin_filter.title_only_selected,
+        ):
+            windowed = build(scan=False, window=window)
+            candidate = _paginator(windowed, build, cap, per_page)[0]
+            with bitmap_search(query):
+                if candidate.capped:  # more than the cap: the newest matches are all here
+                    bulletin_filter, paginator = windowed, candidate
+                    break
+    with row_walk() if walk_count else bitmap_search(query):
+        paginator.count  # noqa: B018 (the capped count, cached for get_page)
+    with row_walk() if walk else bitmap_search(query):
+        page = paginator.get_page(page_number)
+        ids = list(page.object_list)
+    return bulletin_filter, page, ids
+
+
+def _paginator(bulletin_filter, build, cap, per_page):
+    """(paginator of ids, whether it walks rows, whether its count walks too)."""
+    matched = bulletin_filter.qs
+    query = bulletin_filter.parsed_query
     if bulletin_filter.sort_mode == "relevance" and query.include:
         # Rank only the newest `cap` matches: bounded cost for very common terms, and the
         # same rows the capped count and the deepest page can reach.
@@ -302,9 +336,4 @@ def _listing_page(params, rights, page_number, per_page, *, allow_scan=True):
         cap=cap,
         count_ordered=walk_count,
     )
-    with row_walk() if walk_count else bitmap_search(query):
-        paginator.count  # noqa: B018 (the capped count, cached for get_page)
-    with row_walk() if walk else bitmap_search(query):
-        page = paginator.get_page(page_number)
-        ids = list(page.object_list)
-    return bulletin_filter, page, ids
+    return paginator, walk, walk_count

@@ -42,41 +42,54 @@ def bulletin_refresh_vectors(*, bulletin_id: int) -> None:
     )
 
 
-def bulletins_refresh_vectors(*, batch_size: int = 1000, models=None, progress=None) -> int:
+def bulletins_refresh_vectors(
+    *, batch_size: int = 1000, models=None, progress=None, ids: tuple[int, int] | None = None
+) -> int:
     """Recompute every bulletin's stored search columns from its text and contacts and
     write the rows whose columns changed; returns how many changed.
 
     Run after masking learns to hide more (`manage.py refresh_search_vectors`, and the
     migration that shipped fail-closed masking): `hidden_lexemes` decides what public
     search can find, so rows indexed by the older masking would still be found by a
-    contact it now hides. `models` lets a migration pass its historical models."""
+    contact it now hides. `models` lets a migration pass its historical models; `ids`
+    (first, last) limits it to a range, so that several processes can share the work."""
     from news.search import bulletin_index_fields
 
     bulletin_model, contact_model = models or (Bulletin, Contact)
-    fields = ("hidden_lexemes", "title_vector", "contact_vector")
-    changed, last_id = 0, 0
+    # A migration's historical model may predate a column (0011 runs before mask_plan).
+    known = {f.name for f in bulletin_model._meta.get_fields()}
+    fields = [
+        f for f in ("hidden_lexemes", "title_vector", "contact_vector", "mask_plan") if f in known
+    ]
+    compared = [f for f in fields if f in ("hidden_lexemes", "mask_plan")]
+    first, stop = ids or (1, None)
+    changed, last_id = 0, first - 1
+    rows = bulletin_model.objects.filter(pk__lte=stop) if stop else bulletin_model.objects.all()
     while True:
         batch = list(
-            bulletin_model.objects.filter(pk__gt=last_id)
+            rows.filter(pk__gt=last_id)
             .order_by("pk")
-            .values_list("pk", "title", "body", "hidden_lexemes")[:batch_size]
+            .values_list("pk", "title", "body", *compared)[:batch_size]
         )
         if not batch:
             return changed
         last_id = batch[-1][0]
         values: dict[int, list[str]] = {}
-        contacts = contact_model.objects.filter(bulletin_id__in=[row[0] for row in batch])
+        # In the order pages read them (position, id): a mask plan's key covers the values.
+        contacts = contact_model.objects.filter(bulletin_id__in=[row[0] for row in batch]).order_by(
+            "bulletin_id", "position", "id"
+        )
         for bulletin_id, *row in contacts.values_list(
             "bulletin_id", "person", "phone", "mobile", "email"
         ):
             values.setdefault(bulletin_id, []).extend(v for v in row if v)
         with transaction.atomic():
-            for pk, title, body, hidden in batch:
+            for pk, title, body, *stored in batch:
                 indexed = bulletin_index_fields(
                     title=title, body=body, contact_values=values.get(pk, [])
                 )
-                if indexed.hidden_lexemes == hidden:
-                    continue  # what public search finds is unchanged
+                if [getattr(indexed, f) for f in compared] == stored:
+                    continue  # what search finds and pages show is unchanged
                 bulletin_model.objects.filter(pk=pk).update(
                     **{field: getattr(indexed, field) for field in fields}
                 )

@@ -11,11 +11,16 @@ SNIPPET_LENGTH = 120
 LEAD = 30
 
 
-def snippet(body: str, terms: list[str], *, contacts_visible: bool, values=()) -> SafeString:
+def snippet(
+    body: str, terms: list[str], *, contacts_visible: bool, values=(), masked_body=None
+) -> SafeString:
     # Mask the whole body, lines intact, before cutting: a window that starts inside a
     # phone number must not show its digits unmasked, and a 联系方式 section is known by
-    # its heading line.
-    text = body if contacts_visible else mask_text(body, values=values)
+    # its heading line. `masked_body`: the caller masked it already.
+    if contacts_visible:
+        text = body
+    else:
+        text = masked_body if masked_body is not None else mask_text(body, values=values)
     text = " ".join(text.split())
     lowered = text.lower()
     hits = [i for i in (lowered.find(t.lower()) for t in terms) if i >= 0]

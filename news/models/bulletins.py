@@ -103,8 +103,9 @@ class _Matches(Func):
 
 def _public_vector() -> Func:
     """The public body vector, spelled as the GIN index spells it (migration 0010): it is
-    computed, not stored (news/search.py)."""
+    computed, not stored (news/search.py); with its week lexeme since migration 0014."""
     columns = ("title", "body", "hidden_lexemes", "province", "city", "region", "category")
+    columns += ("published_at",)
     return Func(
         *(F(c) for c in columns), function="news_public_vector", output_field=SearchVectorField()
     )
@@ -182,7 +183,14 @@ class BulletinQuerySet(models.QuerySet):
         return self.order_by("-published_at", "-id")
 
     def search(
-        self, query, *, title_only: bool = False, filters=(), with_contacts=False, scan=False
+        self,
+        query,
+        *,
+        title_only: bool = False,
+        filters=(),
+        with_contacts=False,
+        scan=False,
+        window=None,
     ):
         """Rows matching a `news.search.ParsedQuery` (every term, no excluded term).
 
@@ -192,7 +200,9 @@ class BulletinQuerySet(models.QuerySet):
         `filters` are `news.search.filter_lexemes` of filters the caller also applies:
         they let the GIN index narrow the rows before any is read. `with_contacts` (only
         for viewers members.access lets search contacts) also matches each term against
-        the contact values; everyone else searches the masked text alone.
+        the contact values; everyone else searches the masked text alone. `window` (a
+        news.search_windows.Window) keeps the rows published since its start, which the
+        index finds by their week lexemes.
         """
         if not query:
             return self
@@ -202,26 +212,31 @@ class BulletinQuerySet(models.QuerySet):
 
         if scan and not title_only:
             return self._search_by_rows(query, with_contacts=with_contacts)
+        weeks = ()
+        if window is not None and query.include and not title_only:
+            self, weeks = self.filter(published_at__gte=window.since), window.lexemes
         if with_contacts and not title_only:
-            return self._search_with_contacts(query, filters)
+            return self._search_with_contacts(query, filters, weeks)
         if title_only:
             include = search.tsquery(query)
             if include:
                 return self.filter(_match(include, column="title_vector"))
             return self.exclude(_matching(search.exclusion_tsquery(query), column="title_vector"))
-        include = search.tsquery(query, filters=filters)
+        include = search.tsquery(query, filters=filters, window=weeks)
         if include:  # exclusions ride in the tsquery: one GIN scan (a & !b)
             return self.filter(_match(include))
         return self.exclude(_matching(search.exclusion_tsquery(query)))
 
-    def _search_with_contacts(self, query, filters):
+    def _search_with_contacts(self, query, filters, weeks=()):
         from news import search
 
         # The place / category lexemes ride in each term's public match (the caller's
         # column filters hold for the contact side): alone, their condition looked so
         # selective that PostgreSQL computed the n-grams of all 92,000 江苏 tenders.
+        # So do the window's weeks (its published_at condition holds for both sides).
         rows = self
         places = "".join(f" & '{f}'" for f in filters)
+        places += f" & {search.any_of(weeks)}" if weeks else ""
         for term in query.include:
             term_query = search.term_tsquery(term)
             rows = rows.filter(
@@ -286,7 +301,7 @@ class BulletinQuerySet(models.QuerySet):
         fields = ["id", "title", "published_at", "category__name", "category__slug"]
         fields += ["region__name", "city__name", "province__name"]
         return self.select_related("category", "region", "city", "province").only(
-            *fields, *(["body"] if with_body else [])
+            *fields, *(["body", "mask_plan"] if with_body else [])
         )
 
 
@@ -350,6 +365,9 @@ class Bulletin(models.Model):
     hidden_lexemes = models.TextField(blank=True, default="", editable=False)
     title_vector = SearchVectorField(null=True, editable=False)
     contact_vector = SearchVectorField(null=True, editable=False)
+    # Where masking hides the title's and body's contacts (news/mask_plans.py); a plan
+    # found for other text, contacts or rules is ignored and the text masked live.
+    mask_plan = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -425,7 +443,7 @@ class Bulletin(models.Model):
         return self.title
 
     # What save() derives, and from what: the denormalised regions and the vectors.
-    VECTOR_FIELDS = ("hidden_lexemes", "title_vector", "contact_vector")
+    VECTOR_FIELDS = ("hidden_lexemes", "title_vector", "contact_vector", "mask_plan")
     DERIVED_FIELDS = ("province", "city", *VECTOR_FIELDS)
     DERIVED_FROM = {"title", "body", "region", "category"}
 
@@ -466,6 +484,7 @@ class Bulletin(models.Model):
         # tsvector literals: psycopg2 sends them as untyped literals PostgreSQL casts.
         self.title_vector = fields.title_vector
         self.contact_vector = fields.contact_vector
+        self.mask_plan = fields.mask_plan
 
     @property
     def paragraphs(self) -> list[str]:

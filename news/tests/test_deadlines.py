@@ -102,3 +102,13 @@ def test_an_import_stores_the_three_deadlines(tmp_path):
     assert bulletin.registration_deadline.isoformat() == "2024-10-18T15:59:00+00:00"
     assert bulletin.bid_deadline.isoformat() == "2024-11-04T01:30:00+00:00"
     assert bulletin.opening_at.isoformat() == "2024-11-04T02:00:00+00:00"
+    # The bulletin's page names all three, in Shanghai time.
+    from django.test import Client
+
+    page = Client().get(bulletin.get_absolute_url()).content.decode()
+    for label, shown in (
+        ("报名截止时间", "2024-10-18 23:59"),
+        ("投标截止时间", "2024-11-04 09:30"),
+        ("开标时间", "2024-11-04 10:00"),
+    ):
+        assert f"<dt>{label}</dt><dd><time" in page and shown in page, label
