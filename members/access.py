@@ -25,7 +25,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from portal.db_routers import PRIMARY
@@ -121,12 +121,15 @@ class _Prepared:
 def _current_periods(*, user_id, day):
     from members.models import Subscription, TeamMembership
 
-    owners = TeamMembership.objects.filter(
+    # A scalar subquery (one active team per person): PostgreSQL runs it once and reads
+    # both owners' periods through the (user, ends_on) index; `IN (subquery)` inside an OR
+    # would filter every subscription row instead.
+    owner = TeamMembership.objects.filter(
         user_id=user_id, status=TeamMembership.Status.ACTIVE
-    ).values("team__owner_id")
+    ).values("team__owner_id")[:1]
     return (
         Subscription.objects.current(on=day)
-        .filter(Q(user_id=user_id) | Q(user_id__in=owners, plan__seats__gt=1))
+        .filter(Q(user_id=user_id) | Q(user_id=Subquery(owner), plan__seats__gt=1))
         .values_list(*_PERIOD_FIELDS)
     )
 

@@ -58,6 +58,10 @@ def test_plans_keep_one_seat_and_the_team_plan_is_seeded_with_five():
     assert (team.name, team.seats, team.sees_contacts) == ("企业会员", 5, True)
 
 
+def test_the_plans_page_sells_the_seats(client):
+    assert "企业会员:含 5 个账号" in client.get(reverse("membership")).content.decode()
+
+
 def test_activating_the_team_plan_makes_the_owner_s_team_with_their_seat():
     owner, team = team_owner()
     assert team.name == "镇江某某建设有限公司"
@@ -477,3 +481,25 @@ def test_staff_sell_a_team_plan_in_the_admin_and_see_the_team(staff_client):
     assert "江苏某建工集团" in changelist
     change = staff_client.get(reverse("admin:members_team_change", args=[team.pk]))
     assert "boss@example.cn" in change.content.decode()
+
+
+def test_the_rights_query_can_read_subscriptions_by_index():
+    """Every signed-in page runs it: with a team's owner in it, it must still be able to
+    reach both members' periods through the (user, ends_on) index, not by filtering every
+    subscription (an `IN (subquery)` inside the OR could not). With sequential scans
+    priced out, the plan shows which paths exist at all."""
+    from members.access import _CURRENT_PERIODS
+
+    _, team = team_owner()
+    colleague = UserFactory()
+    join(team, colleague)
+    sql, params, slots = _CURRENT_PERIODS._compile()
+    values = {"user_id": colleague.pk, "day": timezone.localdate()}
+    params = [values[slot] if slot else p for p, slot in zip(params, slots, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan_text = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(sql, params)
+        assert len(cursor.fetchall()) == 1  # the owner's team-plan period
+    assert "Seq Scan on members_subscription" not in plan_text, plan_text
