@@ -40,9 +40,13 @@ def _empty_cache():
     # Option lists are cached; a row one test created must not leak into the next.
     from django.core.cache import cache
 
+    from news.search_plans import forget_local_shares
+
     cache.clear()
+    forget_local_shares()  # the in-process copy of the sampled lexeme shares
     yield
     cache.clear()
+    forget_local_shares()
 
 
 def login_with_second_factor(client, user):

@@ -4,8 +4,9 @@
     .venv/bin/python bench/alerts_bench.py --searches 5000 --members 1000 --bulletins 500 \
         --emails 500 --latency 20                           # quick check
 
-Everything runs against a fresh PostgreSQL database (`portal_bench_alerts`, created,
-migrated with manage.py, dropped at the end), Redis db 14 as broker and cache, an aiosmtpd
+Everything runs against a fresh PostgreSQL database (`portal_bench_alerts`, --db-name,
+created, migrated with manage.py, dropped at the end), Redis db 14 (--redis-db) as broker
+and cache, an aiosmtpd
 server on a free loopback port (EMAIL_URL=smtp://127.0.0.1:PORT) and two real Celery
 worker processes (prefork, concurrency 2). Three measurements:
 
@@ -16,7 +17,11 @@ worker processes (prefork, concurrency 2). Three measurements:
    s). Times the naive way (one SQL query per saved search and batch) on a subset and
    extrapolates. Checks the index against a brute-force evaluation of every saved search
    (members.matching._satisfies over the stored search vectors) on a sample of bulletins,
-   and the naive SQL results against the index on the naive subset.
+   and the naive SQL results against the index on the naive subset. alerts_match matches
+   instant searches only and queues the bulletins; the digest searches are then matched at
+   digest time: members.digests.digests_plan at a Monday 08:00 (every daily and weekly
+   search due), timed on its own, and `--digest-emails` of the digests it planned are
+   sent through the workers after the fan-out (each member once).
 2. Fan-out: 10,000 pending instant AlertDelivery rows sent by members.tasks.alerts_send in
    tasks of 50 ids through the workers; emails/s until the SMTP server holds all of them;
    every row SENT, every message received exactly once (target ≥ 200 emails/s).
@@ -441,11 +446,25 @@ def _match_init() -> None:
     _BUILD_S = time.perf_counter() - started
 
 
-def _match_chunk(chunk: list[int]) -> tuple[int, float]:
+def _backend_cpu() -> float:
+    """CPU seconds this process's PostgreSQL backend has used (same machine: /proc)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _match_chunk(chunk: list[int]) -> tuple[int, float, float, float]:
+    """(bulletins, index build s, this batch's CPU s in Python, and in its backend): CPU
+    seconds hold still when other work shares the cores, wall seconds do not."""
     from members import alerts
 
+    cpu, backend = time.process_time(), _backend_cpu()
     alerts.alerts_match(bulletin_ids=chunk)
-    return len(chunk), _BUILD_S
+    return len(chunk), _BUILD_S, time.process_time() - cpu, _backend_cpu() - backend
 
 
 def time_matching(bulletin_ids: list[int], batch: int, budget: float, processes: int) -> dict:
@@ -463,6 +482,7 @@ def time_matching(bulletin_ids: list[int], batch: int, budget: float, processes:
     chunks = [bulletin_ids[i : i + batch] for i in range(0, len(bulletin_ids), batch)]
     started = time.perf_counter()
     done, builds, stopped = 0, set(), False
+    python_cpu = backend_cpu = 0.0  # CPU seconds of the batches (index builds apart)
     with ProcessPoolExecutor(
         processes, mp_context=multiprocessing.get_context("fork"), initializer=_match_init
     ) as pool:
@@ -471,8 +491,10 @@ def time_matching(bulletin_ids: list[int], batch: int, budget: float, processes:
         while running:
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                n, build_s = future.result()
+                n, build_s, cpu_s, backend_s = future.result()
                 done += n
+                python_cpu += cpu_s
+                backend_cpu += backend_s
                 builds.add(round(build_s, 2))
                 if done // batch % 10 == 0:
                     say(f"    {done} bulletins in {time.perf_counter() - started:.1f} s")
@@ -483,7 +505,11 @@ def time_matching(bulletin_ids: list[int], batch: int, budget: float, processes:
     total_s = time.perf_counter() - started
     build_s = max(builds)
     deliveries, matches, instant_rows = delivery_totals()
-    index = matching.build_index()
+    # Every search, digest ones too (matched at digest time by the same Index): the
+    # brute-force and naive checks cover both.
+    from members.models import SavedSearch
+
+    index = matching.build_index(SavedSearch.objects.all())
     return {
         "done": done,
         "extrapolated_s": build_s + (total_s - build_s) * len(bulletin_ids) / done,
@@ -496,6 +522,8 @@ def time_matching(bulletin_ids: list[int], batch: int, budget: float, processes:
         "instant": instant_rows,
         "anchors": index.anchors,
         "processes": processes,
+        "python_cpu": python_cpu,
+        "backend_cpu": backend_cpu,
     }
 
 
@@ -635,6 +663,80 @@ def time_naive(index, search_ids: list[int], bulletin_ids: list[int], batch: int
         "differing": len(naive ^ indexed),
         "only_sql": sorted(naive - indexed)[:5],
         "only_index": sorted(indexed - naive)[:5],
+    }
+
+
+# --- 1b. digests (matched at digest time) ---------------------------------------------------
+
+
+def digest_monday_eight() -> datetime.datetime:
+    """The next Monday 08:00 (local): every daily and weekly search is due (the default
+    hour), the day's heaviest digest run."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    monday = today + datetime.timedelta(days=(7 - today.weekday()) % 7)
+    return timezone.make_aware(datetime.datetime.combine(monday, datetime.time(8)))
+
+
+def time_digest_plan() -> dict:
+    """members.digests.digests_plan as the hourly beat task runs it (one process): every
+    due search matched against the queued bulletins, index build included."""
+    from members import digests
+
+    when = digest_monday_eight()
+    due = digests._due_searches(when)
+    started, cpu, backend = time.perf_counter(), time.process_time(), _backend_cpu()
+    chunks = digests.digests_plan(now=when)
+    seconds = time.perf_counter() - started
+    cpu, backend = time.process_time() - cpu, _backend_cpu() - backend
+    members = [m for c in chunks for m in c["members"]]
+    return {
+        "seconds": seconds,
+        "python_cpu": cpu,
+        "backend_cpu": backend,
+        "due": len(due),
+        "chunks": chunks,
+        "members": len(members),
+        "pairs": sum(len(m[2]) for m in members),
+        "matches": sum(len(s) for m in members for _b, s in m[2]),
+    }
+
+
+def digest_send(inbox: Inbox, chunks: list[dict], emails: int) -> dict:
+    """The first chunks (≥ `emails` members) sent by members.tasks.alerts_digest_send
+    through the workers; every member's digest received once, its rows marked."""
+    from members.models import AlertDelivery
+    from members.tasks import alerts_digest_send
+
+    picked, members = [], 0
+    for chunk in chunks:
+        if members >= emails:
+            break
+        picked.append(chunk)
+        members += len(chunk["members"])
+    user_ids = [m[0] for c in picked for m in c["members"]]
+    before = inbox.count()
+    started = time.time()
+    for chunk in picked:
+        alerts_digest_send.delay(chunk)
+    last = wait_for(inbox, before, members, timeout=1800)
+    time.sleep(3)  # anything sent twice would arrive now
+    messages = inbox.snapshot(before)
+    recipients = collections.Counter(m[2] for m in messages)
+    statuses = collections.Counter(
+        AlertDelivery.objects.filter(user_id__in=user_ids, instant=False).values_list(
+            "status", flat=True
+        )
+    )
+    return {
+        "members": members,
+        "received": len(messages),
+        "seconds": (last or time.time()) - started,
+        "complete": last is not None,
+        "repeated": sum(c - 1 for c in recipients.values() if c > 1),
+        "statuses": dict(statuses),
+        "items": sum(len(m[2]) for c in picked for m in c["members"]),
     }
 
 
@@ -849,11 +951,21 @@ def parse_args(argv):
     parser.add_argument("--baseline", default="none")
     parser.add_argument("--matching-only", action="store_true", help="stop after matching")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--db-name", default=DB_NAME, help="scratch database (dropped)")
+    parser.add_argument("--redis-db", type=int, default=14, help="scratch Redis db (flushed)")
+    parser.add_argument(
+        "--digest-emails",
+        type=int,
+        default=2000,
+        help="digests sent through the workers (whole chunks; the rest extrapolated)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
+    global DB_NAME, REDIS_URL
     args = parse_args(argv)
+    DB_NAME, REDIS_URL = args.db_name, f"redis://127.0.0.1:6379/{args.redis_db}"
     command = " ".join([".venv/bin/python bench/alerts_bench.py", *(argv or sys.argv[1:])])
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -888,7 +1000,7 @@ def main(argv=None) -> int:
         "DATABASE_URL": database_url,
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
         "CELERY_BROKER_URL": REDIS_URL,
-        "CACHE_URL": "rediscache://127.0.0.1:6379/14",
+        "CACHE_URL": f"rediscache://127.0.0.1:6379/{args.redis_db}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DEBUG": "false",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -974,7 +1086,18 @@ def main(argv=None) -> int:
         say(
             f"  index build {m['build_s']:.1f} s ({m['anchors']} anchors), total "
             f"{match_note}{match_s:.1f} s = {len(bulletin_ids) / match_s:.0f} bulletins/s; "
-            f"{m['matches']} matches, {m['deliveries']} deliveries ({m['instant']} instant)"
+            f"{m['matches']} matches, {m['deliveries']} deliveries ({m['instant']} instant); "
+            f"CPU of the batches: {m['python_cpu']:.1f} s Python + {m['backend_cpu']:.1f} s "
+            f"PostgreSQL backends"
+        )
+        say(f"digests: digests_plan at a Monday 08:00 (daily + weekly due), {load()}")
+        d = time_digest_plan()
+        figures["digest_plan"] = d
+        say(
+            f"  {d['due']} due searches matched over the queued bulletins in "
+            f"{d['seconds']:.1f} s: {d['members']} members to send, {d['pairs']} (member, "
+            f"bulletin) pairs, {d['matches']} matches, {len(d['chunks'])} chunks; CPU "
+            f"{d['python_cpu']:.1f} s Python + {d['backend_cpu']:.1f} s PostgreSQL; {load()}"
         )
         index = m["index"]
         sample = rng.sample(bulletin_ids, min(args.check_bulletins, len(bulletin_ids)))
@@ -1041,6 +1164,16 @@ def main(argv=None) -> int:
 
         if args.profile_bulletins:
             print(profile_send(user_ids, bulletin_ids, args.per_task, 200), flush=True)
+
+        if args.digest_emails:
+            say(f"digests: sending through the workers, {load()}")
+            ds = digest_send(inbox, d["chunks"], args.digest_emails)
+            figures["digest_send"] = ds
+            say(
+                f"  {ds['received']} of {ds['members']} digests ({ds['items']} items) in "
+                f"{ds['seconds']:.1f} s = {ds['received'] / ds['seconds']:.0f} digests/s; "
+                f"repeated recipients {ds['repeated']}; rows {ds['statuses']}; {load()}"
+            )
 
         # --- 3. latency -----------------------------------------------------------------
         plan = Plan.objects.get(slug="custom")
@@ -1129,8 +1262,26 @@ def main(argv=None) -> int:
             f"each process building its index cold, build included): "
             f"{match_note}**{match_s:.1f} s = {n_b / match_s:,.0f} bulletins/s** (index build "
             f"{m['build_s']:.1f} s); {m['matches']:,} matches, {m['deliveries']:,} deliveries "
-            f"written ({m['instant']:,} instant) — target ≤ {TARGET_MATCH_S:.0f} s "
+            f"written ({m['instant']:,} instant); CPU of the batches (index builds apart) "
+            f"{m['python_cpu']:.1f} s Python + {m['backend_cpu']:.1f} s PostgreSQL backends "
+            f"— target ≤ {TARGET_MATCH_S:.0f} s "
             f"{met(match_s <= TARGET_MATCH_S)}",
+            f"- Digests, matched at digest time (`digests_plan` in one process at a Monday "
+            f"08:00: every daily and weekly search due, index build included): "
+            f"**{d['seconds']:.1f} s** (CPU {d['python_cpu']:.1f} s Python + "
+            f"{d['backend_cpu']:.1f} s PostgreSQL) for {d['due']:,} due searches over the "
+            f"{n_b:,} queued "
+            f"bulletins: {d['members']:,} members to send, {d['pairs']:,} (member, bulletin) "
+            f"pairs from {d['matches']:,} matches, in {len(d['chunks']):,} sending tasks"
+            + (
+                f"; sending {ds['received']:,} of them through the 2 workers: "
+                f"{ds['seconds']:.1f} s = {ds['received'] / ds['seconds']:,.0f} digests/s "
+                f"({ds['items']:,} items listed, rows {ds['statuses']}, "
+                f"{ds['repeated']} repeated recipients), all {d['members']:,} extrapolated "
+                f"{d['members'] * ds['seconds'] / max(ds['received'], 1):,.0f} s"
+                if (ds := figures.get("digest_send"))
+                else ""
+            ),
             f"- Naive (one query per saved search and batch of {args.batch}): "
             f"{naive['seconds']:.1f} s for {len(naive_searches):,} searches × "
             f"{len(naive_bulletins):,} bulletins ({naive['queries']:,} queries), extrapolated "

@@ -738,6 +738,40 @@ def time_parse(folder: Path, pages: list[Page]) -> tuple[float, float, list[str]
     return read_s, parse_s, problems
 
 
+class CpuClock:
+    """CPU seconds this process, its reaped children (the prepare helper) and this
+    connection's PostgreSQL backend spend from now: on a machine shared with other jobs
+    wall-clock rates move with their load, CPU per file much less."""
+
+    def __init__(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = cursor.fetchone()[0]
+        self.start = self._now()
+
+    def _backend_seconds(self) -> float | None:
+        try:
+            fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # PostgreSQL on another machine or user
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _now(self) -> tuple[float, float, float | None]:
+        import resource
+
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, self._backend_seconds())
+
+    def spent(self) -> tuple[float, float, float | None]:
+        """(this process, its children, the PostgreSQL backend or None)."""
+        now = self._now()
+        backend = None if now[2] is None or self.start[2] is None else now[2] - self.start[2]
+        return now[0] - self.start[0], now[1] - self.start[1], backend
+
+
 def time_import(folder: Path, profile: bool):
     """(report, seconds, profiler or None, QueryStats or None) of one end-to-end import."""
     from django.db import connection
@@ -746,9 +780,12 @@ def time_import(folder: Path, profile: bool):
     from news.importing.sources import sources_from_paths
 
     if not profile:
+        cpu = CpuClock()
         started = time.perf_counter()
         report = run_import(sources_from_paths([folder]), publish=True)
-        return report, time.perf_counter() - started, None, None
+        elapsed = time.perf_counter() - started
+        report.cpu_seconds = cpu.spent()
+        return report, elapsed, None, None
 
     import cProfile
 
@@ -856,6 +893,18 @@ def main(argv=None) -> int:
             f"{store_s / n * 1000:.2f} ms/file; parse {parse_s / e2e_s:.0%}, "
             f"{parse_s / n * 1000:.2f} ms/file"
         )
+        cpu = getattr(report, "cpu_seconds", None)
+        cpu_line = ""
+        if cpu:
+            parts = [f"import process {cpu[0] / n * 1000:.2f}", f"helper {cpu[1] / n * 1000:.2f}"]
+            if cpu[2] is not None:
+                parts.append(f"PostgreSQL backend {cpu[2] / n * 1000:.2f}")
+            cpu_line = (
+                "CPU ms/file: "
+                + ", ".join(parts)
+                + f"; total {sum(filter(None, cpu)) / n * 1000:.2f}"
+            )
+            print(cpu_line)
         print(
             f"imported {len(imported)}, duplicates {len(duplicates)}, errors {len(errors)}; "
             f"rows: {stored_bulletins} bulletins, {stored_contacts} contacts "
@@ -892,6 +941,7 @@ def main(argv=None) -> int:
             f"{TARGET_FILES_PER_S} files/s {target}",
             f"- Store share (end to end − parse): {store_s:.2f} s = {store_s / e2e_s:.0%} "
             f"({store_s / n * 1000:.2f} ms/file; of which reading the files {read_s:.2f} s)",
+            *([f"- {cpu_line}"] if cpu_line else []),
             f"- Result: imported {len(imported):,}, duplicates {len(duplicates)}, "
             f"errors {len(errors)}",
             f"- Baseline compared with: {args.baseline}",

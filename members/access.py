@@ -46,6 +46,12 @@ class MemberRights:
     digest_alerts: bool = False
     digest_item_limit: int = 0  # bulletins listed per digest email; 0: all
     ends_on: object = None
+    export_rows_limit: int = 0  # rows per export file; 0: no exports
+    api_access: bool = False
+    api_rate: str = ""  # e.g. "60/min" (api.throttling reads it)
+    sees_bid_results: bool = False  # every bidder, rank and price (开标结果), not only who won
+    sees_company_profiles: bool = False  # company pages' amounts, regions, buyers, competitors
+    watches_companies: bool = False  # 关注企业 (竞争对手 / 客户) with alerts
     team_id: int | None = None  # rights from this team's plan: its seats share the quota
 
     @property
@@ -67,7 +73,18 @@ class MemberRights:
 
 
 ANONYMOUS = MemberRights()
-_STAFF = MemberRights(is_staff=True, sees_contacts=True, plan_name="staff", digest_alerts=True)
+_STAFF = MemberRights(
+    is_staff=True,
+    sees_contacts=True,
+    plan_name="staff",
+    digest_alerts=True,
+    export_rows_limit=10_000,
+    api_access=True,
+    api_rate="600/min",
+    sees_bid_results=True,
+    sees_company_profiles=True,
+    watches_companies=True,
+)
 
 
 class _Prepared:
@@ -134,7 +151,7 @@ def _current_periods(*, user_id, day):
     )
 
 
-# (plan id, ends on, then the plan's fields _rights_from reads)
+# (plan id, ends on, then the plan's fields _rights_from_rows reads)
 _PERIOD_FIELDS = (
     "plan_id",
     "ends_on",
@@ -146,6 +163,12 @@ _PERIOD_FIELDS = (
     "plan__position",
     "plan__digest_alerts",
     "plan__digest_item_limit",
+    "plan__export_rows_limit",
+    "plan__api_access",
+    "plan__api_rate",
+    "plan__sees_bid_results",
+    "plan__sees_company_profiles",
+    "plan__watches_companies",
     "plan__seats",
     "user__owned_team__id",
 )
@@ -236,6 +259,24 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
     return rights
 
 
+def users_who_watch(user_ids) -> set[int]:
+    """Of these members, those whose plan may watch companies (Plan.watches_companies),
+    staff included (alert matching asks for watchers only); a team's plan counts for its
+    members as on pages (`_member_periods`)."""
+    from members.models import User
+
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    users = dict(
+        _for_ids(User.objects.filter(is_active=True).values_list("id", "is_staff"), "id", ids)
+    )
+    members = [i for i, is_staff in users.items() if not is_staff]
+    periods = _member_periods(members, ("plan__watches_companies",))
+    watchers = {i for i, rows in periods.items() if any(row[0] for row in rows)}
+    return watchers | {i for i, is_staff in users.items() if is_staff}
+
+
 def _for_ids(queryset, column: str, ids: list[int]):
     """The queryset's rows whose `column` is one of `ids`. On PostgreSQL a single array
     parameter (`= ANY(%s)`): an IN list of thousands of ids cost Django more to build
@@ -256,7 +297,8 @@ def _rights_from_rows(periods) -> MemberRights:
     # Overlapping periods (an upgrade bought mid-year): the richest plan counts.
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
     plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
-    seats, owned_team_id = best[10:]
+    export_rows, api_access, api_rate = best[10:13]
+    seats, owned_team_id = best[16:18]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -266,6 +308,13 @@ def _rights_from_rows(periods) -> MemberRights:
         digest_alerts=digest,
         digest_item_limit=limit,
         ends_on=max(p[1] for p in periods if p[0] == plan_id),
+        export_rows_limit=export_rows,
+        api_access=api_access,
+        api_rate=api_rate,
+        # Any current period's plan that gives these gives them (an upgrade mid-year).
+        sees_bid_results=any(p[13] for p in periods),
+        sees_company_profiles=any(p[14] for p in periods),
+        watches_companies=any(p[15] for p in periods),
         team_id=owned_team_id if seats > 1 else None,
     )
 
@@ -382,6 +431,12 @@ def visible_bulletin_ids(user, bulletin_ids) -> set[int]:
     if not rights.sees_contacts:
         return set()
     return revealed_ids(user, bulletin_ids)
+
+
+def bid_results_visible(user) -> bool:
+    """Whether this viewer sees every bidder's rank, price and duration; everyone sees
+    who won. Read from the plan (Plan.sees_bid_results), never from the template."""
+    return member_rights(user).sees_bid_results
 
 
 def contacts_visible_to(user, subject_id: int, *, kind: str = "bulletin") -> bool:

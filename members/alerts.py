@@ -1,11 +1,11 @@
-"""Alerts: match new bulletins to saved searches, write deliveries, send instant emails
-and digests.
+"""Alerts: match new bulletins to instant saved searches and follows, write deliveries,
+send instant emails (digests: members.digests, matched at digest time).
 
-Each match is an AlertDelivery row, unique per member and bulletin, written in one
-transaction with every reason. What a member gets is their plan's data: instant emails
-where the plan has instant alerts (and shows contacts), otherwise the daily or weekly
-digest, at most the plan's digest_item_limit bulletins, always masked. A member without a
-current period (never paid, lapsed, ended) has the free plan's rights.
+Each instant match is an AlertDelivery row, unique per member and bulletin, written in
+one transaction with every reason. What a member gets is their plan's data: instant
+emails where the plan has instant alerts (and shows contacts), otherwise the daily or
+weekly digest, at most the plan's digest_item_limit bulletins, always masked. A member
+without a current period (never paid, lapsed, ended) has the free plan's rights.
 
 The instant sender claims a pending row in a short transaction, talks SMTP holding no
 lock, then records the outcome in another short one; it checks the member's plan again
@@ -36,10 +36,12 @@ from members.access import (
     alert_member_rights,
     alert_rights,
     free_plan_rights,
+    users_who_watch,
     users_with_rights,
 )
-from members.matching import current_index
-from members.models import AlertDelivery, SavedSearch
+from members.digests import digest_queue_add
+from members.matching import MATCH_FIELDS, current_index
+from members.models import AlertDelivery
 from members.unsubscribe_links import unsubscribe_mailto, unsubscribe_token
 from news.masking import contact_values, contact_view, mask_text
 from news.models import Bulletin
@@ -63,71 +65,54 @@ def alerts_enqueue(bulletin_ids) -> None:
 
 
 def alerts_match(*, bulletin_ids) -> list[int]:
-    """Write a delivery per matching member and bulletin; returns the instant ones.
+    """Write a delivery per member with instant alerts and bulletin matching one of their
+    instant searches or follows; queue the bulletins for the digests (members.digests,
+    which match digest searches at digest time); returns the pending instant ones.
 
     Thousands of deliveries per batch: plans are read as plain values and the rows are
-    written by one INSERT … ON CONFLICT DO NOTHING, without model instances (building
-    one AlertDelivery per match cost more than matching itself)."""
+    written by COPY, without model instances (building one AlertDelivery per match cost
+    more than matching itself)."""
     index = current_index()
     # Title, body and hidden_lexemes give the lexemes the site search matches, masked.
     bulletins = list(
         Bulletin.objects.published()
         .filter(pk__in=list(bulletin_ids))
         .select_related("category")
-        .only(*_MATCH_FIELDS)
+        .only(*MATCH_FIELDS)
     )
     follows = _follow_reasons(bulletins)
-    # (user, bulletin) -> [reasons as JSON texts, instant wanted, a saved search matched]
-    matched: dict[tuple[int, int], list] = {}
+    watchers = {  # bulletin -> members alerted by a company watch
+        b: {user_id for user_id, reason in found if reason.get("watch")}
+        for b, found in follows.items()
+    }
+    matched: dict[tuple[int, int], list[str]] = {}  # (user, bulletin) -> reasons as JSON
     for bulletin in bulletins:
         found = [
-            (user_id, json.dumps(reason, ensure_ascii=False), True, False)
+            (user_id, json.dumps(reason, ensure_ascii=False))
             for user_id, reason in follows.get(bulletin.pk, ())
         ]
-        found += [(c.user_id, c.reason_json, c.instant, True) for c, _ in index.matches(bulletin)]
-        for user_id, reason, instant, searched in found:
-            key = (user_id, bulletin.pk)
-            entry = matched.get(key)
-            if entry is None:
-                matched[key] = [[reason], instant, searched]
-            else:
-                entry[0].append(reason)
-                entry[1] = entry[1] or instant
-                entry[2] = entry[2] or searched
+        found += [(c.user_id, c.reason_json) for c, _ in index.matches(bulletin)]
+        for user_id, reason in found:
+            matched.setdefault((user_id, bulletin.pk), []).append(reason)
     rights = alert_rights({user_id for user_id, _ in matched})
-    rows = []
-    for (user_id, bulletin_id), (reasons, instant, searched) in matched.items():
-        digest_alerts, instant_alerts = rights.get(user_id, (False, False))
-        # Follows are instant for plans with instant alerts; searches as the member chose
-        # if the plan allows it, else in the digest (a free member's instant search too).
-        instant = instant and instant_alerts
-        if not instant and not (digest_alerts and searched):
-            # No email would carry it: a digest lists matches under their saved searches,
-            # so a follow alone has none to go in.
-            continue
-        rows.append((user_id, bulletin_id, f"[{', '.join(reasons)}]", instant))
+    watching = users_who_watch({u for u, b in matched if u in watchers.get(b, ())})
+    # Only members whose plan has instant alerts: a free member's instant search is a
+    # digest one, matched at their digest hour; a follow alone goes in no digest. A
+    # watched company's news is instant too for plans that may watch companies.
+    rows = [
+        (user_id, bulletin_id, f"[{', '.join(reasons)}]", True)
+        for (user_id, bulletin_id), reasons in matched.items()
+        if rights.get(user_id, (False, False))[1]
+        or (user_id in watching and user_id in watchers.get(bulletin_id, ()))
+    ]
     with transaction.atomic():
         created = _insert_deliveries(rows)
+        digest_queue_add([b.pk for b in bulletins])
     pending = AlertDelivery.objects.filter(
         bulletin_id__in=list(bulletin_ids), instant=True, status=AlertDelivery.Status.PENDING
     ).values_list("pk", flat=True)
     logger.info("alerts: %s deliveries for %s bulletins", created, len(bulletin_ids))
     return list(pending)
-
-
-_MATCH_FIELDS = (
-    "title",
-    "body",
-    "hidden_lexemes",
-    "title_vector",
-    "stage",
-    "province_id",
-    "city_id",
-    "region_id",
-    "category__name",
-    "amount_yuan",
-    "project_id",
-)
 
 
 def _insert_deliveries(rows) -> int:
@@ -187,17 +172,16 @@ def _copy_deliveries(table: str, rows, now) -> None:
 
 
 def _follow_reasons(bulletins) -> dict[int, list]:
-    """{bulletin id: [(user id, reason)]} for members following a bulletin's project or
-    one of its parties: five queries for the batch."""
+    """{bulletin id: [(user id, reason)]} for members following a bulletin's project, and
+    members watching a company the bulletin names or its project has as a party: a fixed
+    number of queries for the batch."""
     from members.models import Follow
-    from news.models import Project, ProjectParty, ProjectStageChange
+    from news.models import Project, ProjectStageChange
 
     by_project: dict[int, list[int]] = {}
     for bulletin in bulletins:
         if bulletin.project_id:
             by_project.setdefault(bulletin.project_id, []).append(bulletin.pk)
-    if not by_project:
-        return {}
     names = dict(Project.objects.filter(pk__in=list(by_project)).values_list("pk", "name"))
     stages = {
         change.bulletin_id: change.get_stage_display()
@@ -205,38 +189,75 @@ def _follow_reasons(bulletins) -> dict[int, list]:
             bulletin_id__in=[b for ids in by_project.values() for b in ids]
         ).only("bulletin_id", "stage")
     }
-    followers: dict[int, list[tuple[int, dict]]] = {}
+    reasons: dict[int, list] = {}
     for follow_id, user_id, project_id in Follow.objects.filter(
         project_id__in=list(names)
     ).values_list("pk", "user_id", "project_id"):
-        name = f"关注项目:{names[project_id]}"
-        followers.setdefault(project_id, []).append((user_id, {"name": name, "follow": follow_id}))
-    parties: dict[int, list[tuple[int, str]]] = {}  # organisation -> [(project, its name)]
-    for project_id, organization_id, name in ProjectParty.objects.filter(
-        project_id__in=list(names)
-    ).values_list("project_id", "organization_id", "organization__name"):
-        parties.setdefault(organization_id, []).append((project_id, name))
-    for follow_id, user_id, organization_id in Follow.objects.filter(
-        organization_id__in=list(parties)
-    ).values_list("pk", "user_id", "organization_id"):
-        for project_id, name in dict.fromkeys(parties[organization_id]):
-            base = {"name": f"关注单位:{name}", "follow": follow_id}
-            followers.setdefault(project_id, []).append((user_id, base))
-    reasons: dict[int, list] = {}
-    for project_id, bulletin_ids in by_project.items():
-        for bulletin_id in bulletin_ids:
+        for bulletin_id in by_project[project_id]:
             stage = stages.get(bulletin_id)
-            event = f"项目进入{stage}阶段" if stage else "项目有新动态"
-            for user_id, base in followers.get(project_id, ()):
-                # "follow": what the email's unsubscribe link turns off (unfollows)
-                reason = {
-                    "search": None,
-                    "name": base["name"],
-                    "term": "",
-                    "follow": base["follow"],
-                }
-                if base["name"].startswith("关注项目"):
-                    reason["event"] = event
+            # "follow": what the email's unsubscribe link turns off (unfollows)
+            reason = {
+                "search": None,
+                "name": f"关注项目:{names[project_id]}",
+                "term": "",
+                "follow": follow_id,
+                "event": f"项目进入{stage}阶段" if stage else "项目有新动态",
+            }
+            reasons.setdefault(bulletin_id, []).append((user_id, reason))
+    for bulletin_id, watch_reasons in _watch_reasons(bulletins).items():
+        reasons.setdefault(bulletin_id, []).extend(watch_reasons)
+    return reasons
+
+
+def _watch_reasons(bulletins) -> dict[int, list]:
+    """{bulletin id: [(user id, reason)]} for members watching a company (关注企业) that the
+    bulletin names (a party's line, the winner) or that is a party of its project."""
+    from members.models import Follow
+    from news.companies import organization_ids_by_key, split_name
+    from news.linking import organization_key
+    from news.models import Contact, ProjectParty
+
+    named: dict[int, set[str]] = {}  # bulletin -> organisation keys it names
+    written = [(b.pk, b.winner) for b in bulletins if b.winner]
+    written += (
+        Contact.objects.filter(bulletin_id__in=[b.pk for b in bulletins])
+        .exclude(organization="")
+        .values_list("bulletin_id", "organization")
+    )
+    for bulletin_id, organization in written:
+        named.setdefault(bulletin_id, set()).add(organization_key(split_name(organization)[0]))
+    ids_by_key = organization_ids_by_key({k for keys in named.values() for k in keys})
+    organizations: dict[int, set[int]] = {
+        bulletin_id: {ids_by_key[k] for k in keys if k in ids_by_key}
+        for bulletin_id, keys in named.items()
+    }
+    by_project: dict[int, list[int]] = {}
+    for bulletin in bulletins:
+        if bulletin.project_id:
+            by_project.setdefault(bulletin.project_id, []).append(bulletin.pk)
+    for project_id, organization_id in ProjectParty.objects.filter(
+        project_id__in=list(by_project)
+    ).values_list("project_id", "organization_id"):
+        for bulletin_id in by_project[project_id]:
+            organizations.setdefault(bulletin_id, set()).add(organization_id)
+    wanted = {o for ids in organizations.values() for o in ids}
+    if not wanted:
+        return {}
+    labels = dict(Follow.Relation.choices)
+    watchers: dict[int, list[tuple[int, int, str]]] = {}
+    for follow_id, user_id, organization_id, relation, name in Follow.objects.filter(
+        organization_id__in=list(wanted)
+    ).values_list("pk", "user_id", "organization_id", "relation", "organization__name"):
+        label = labels.get(relation or Follow.Relation.COMPETITOR)
+        text = f"关注企业({label}):{name}"
+        watchers.setdefault(organization_id, []).append((user_id, follow_id, text))
+    reasons: dict[int, list] = {}
+    for bulletin_id, organization_ids in organizations.items():
+        for organization_id in sorted(organization_ids):
+            for user_id, follow_id, text in watchers.get(organization_id, ()):
+                # "watch": instant for plans with the right (Plan.watches_companies)
+                reason = {"search": None, "name": text, "term": "", "follow": follow_id}
+                reason["watch"] = True
                 reasons.setdefault(bulletin_id, []).append((user_id, reason))
     return reasons
 
@@ -405,7 +426,8 @@ def _send_one(row: AlertDelivery, user, rights, connection) -> str:
     if rights is None or not user.email:
         row.status, row.last_error = AlertDelivery.Status.SKIPPED, "会员已停用或无邮箱"
         return "skipped"
-    if not (rights.sees_contacts and rights.instant_alerts):
+    watched = rights.watches_companies and any(r.get("watch") for r in row.reasons)
+    if not (rights.sees_contacts and rights.instant_alerts) and not watched:
         # The plan changed since the match (lapsed, ended, downgraded): the member now has
         # their plan's rights, for a lapsed one the free plan's digest.
         if rights.digest_alerts and any(r.get("search") for r in row.reasons):
@@ -450,106 +472,6 @@ def _sms(row: AlertDelivery) -> None:
         )
     except Exception:  # the email went out; an SMS failure must not resend it
         logger.exception("SMS alert for delivery %s failed", row.pk)
-
-
-def _digest_searches_due(now) -> dict[int, list[int]]:
-    """Members whose daily (or, on Mondays, weekly) digest hour is now: user -> searches.
-    An instant search is due daily too: its matches are digest rows only for a member
-    whose plan has no instant alerts (free, lapsed, 标讯查询)."""
-    local = timezone.localtime(now)
-    frequencies = [SavedSearch.Frequency.DAILY, SavedSearch.Frequency.INSTANT]
-    if local.weekday() == 0:
-        frequencies.append(SavedSearch.Frequency.WEEKLY)
-    due: dict[int, list[int]] = {}
-    rows = SavedSearch.objects.filter(
-        is_active=True, frequency__in=frequencies, digest_hour=local.hour
-    ).values_list("user_id", "pk")
-    for user_id, search_id in rows:
-        due.setdefault(user_id, []).append(search_id)
-    return due
-
-
-def alerts_send_digests(*, now=None) -> int:
-    """Beat, hourly: one email per member whose digest hour it is, listing the pending
-    digest matches newest first, grouped by saved search, each bulletin once, masked;
-    at most the plan's digest_item_limit of them (the free plan's for a member without a
-    period), the rest counted and marked skipped. Returns emails sent."""
-    now = now or timezone.now()
-    sent = 0
-    for user_id, search_ids in _digest_searches_due(now).items():
-        sent += _send_digest(user_id, set(search_ids))
-    return sent
-
-
-def _send_digest(user_id: int, search_ids: set[int]) -> int:
-    with transaction.atomic():
-        rows = list(
-            AlertDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(user_id=user_id, instant=False, status=AlertDelivery.Status.PENDING)
-            .select_related("user", "bulletin__category", "bulletin__region")
-            .order_by("-bulletin__published_at")
-        )
-        rows = [r for r in rows if {x.get("search") for x in r.reasons} & search_ids]
-        if not rows:
-            return 0
-        user = rows[0].user
-        rights = alert_member_rights(user)
-        if not rights.digest_alerts or not user.email:
-            why = "套餐不含邮件汇总或无邮箱"
-            for row in rows:
-                row.status, row.last_error = AlertDelivery.Status.SKIPPED, why
-            AlertDelivery.objects.bulk_update(rows, ["status", "last_error"])
-            return 0
-        limit = rights.digest_item_limit
-        listed, left_out = (rows[:limit], rows[limit:]) if limit else (rows, [])
-        groups: dict[str, list] = {}
-        for row in listed:
-            name = next(r["name"] for r in row.reasons if r.get("search") in search_ids)
-            groups.setdefault(name, []).append(_digest_item(row))
-        # The link turns off the searches this digest was sent for, not every search.
-        sent_for = [r for row in rows for r in row.reasons if r.get("search") in search_ids]
-        token = unsubscribe_token(user_id=user_id, reasons=sent_for)
-        unsubscribe_url = settings.SITE_URL + reverse("alerts-unsubscribe", args=[token])
-        # Members who cannot see contacts, or who missed some, are shown what a plan gives.
-        upgrade = left_out or not rights.sees_contacts
-        message = build_email(
-            "digest",
-            to=[user.email],
-            context={
-                "groups": sorted(groups.items()),
-                "count": len(rows),
-                "more": len(left_out),
-                "limit": limit,
-                "plans_url": settings.SITE_URL + reverse("membership") if upgrade else "",
-                "unsubscribe_url": unsubscribe_url,
-                "account_url": settings.SITE_URL + reverse("member-account"),
-            },
-            unsubscribe_url=unsubscribe_url,
-            unsubscribe_mailto=unsubscribe_mailto(token),
-        )
-        message.send()  # an SMTP error rolls back: the rows stay pending for the next hour
-        now = timezone.now()
-        for row in listed:
-            row.status, row.sent_at, row.attempts = AlertDelivery.Status.SENT, now, row.attempts + 1
-        for row in left_out:  # counted in this email, never listed in a later one
-            row.status, row.last_error = AlertDelivery.Status.SKIPPED, f"超出每封汇总 {limit} 条"
-        AlertDelivery.objects.bulk_update(rows, ["status", "sent_at", "attempts", "last_error"])
-    return 1
-
-
-def _digest_item(row: AlertDelivery) -> dict:
-    bulletin = row.bulletin
-    values = contact_values(bulletin.contacts.all())
-    terms = [r["term"] for r in row.reasons if r["term"]]
-    return {
-        "title": mask_text(bulletin.title, values=values),
-        "url": settings.SITE_URL + bulletin.get_absolute_url(),
-        "date": bulletin.published_at,
-        "region": bulletin.region_display,
-        "category": bulletin.category.name,
-        "snippet": snippet(bulletin.body, terms, contacts_visible=False, values=values),
-        "reasons": [mask_text(r["name"], values=values) for r in row.reasons],
-    }
 
 
 def alerts_requeue_pending(*, unclaimed_for: int = UNCLAIMED_SECONDS) -> list[int]:

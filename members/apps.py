@@ -18,3 +18,12 @@ class MembersConfig(AppConfig):
         bulletins_published.connect(
             match_published, weak=False, dispatch_uid="members-alerts-match"
         )
+
+        # Watches follow a company when news merges a name variant into it.
+        from members.watches import follows_move
+        from news.events import organizations_merged
+
+        def move_follows(sender, source_id, target_id, **kwargs):
+            follows_move(source_id=source_id, target_id=target_id)
+
+        organizations_merged.connect(move_follows, weak=False, dispatch_uid="members-follows-move")

@@ -1,7 +1,8 @@
 """Which saved searches a new bulletin satisfies, without one query per saved search.
 
-Design: an inverted index in the worker's memory. Every active saved search of a member
-whose plan allows saved searches is compiled once (keywords through the site search's own
+Design: an inverted index in the worker's memory. Every active instant saved search (at
+publish time; digest searches are matched the same way at digest time, members.digests)
+is compiled once (keywords through the site search's own
 parser and n-gram rules, `news.search`) and filed under one *anchor*:
 - the longest n-gram of its first keyword, paired with each of its regions (or else its
   categories) as the filter lexemes the search vectors use (`镇江|~p12`; a province
@@ -257,15 +258,31 @@ def _satisfies(c: Compiled, full, titles, bulletin, stage) -> bool:
     return not (c.amount_max is not None and (amount is None or amount > c.amount_max))
 
 
+# What Index.matches reads of a bulletin (with select_related("category")).
+MATCH_FIELDS = (
+    "title",
+    "body",
+    "hidden_lexemes",
+    "title_vector",
+    "stage",
+    "province_id",
+    "city_id",
+    "region_id",
+    "category__name",
+    "amount_yuan",
+    "project_id",
+    "winner",  # company watches: the 中标人 a bulletin names (members.alerts)
+)
+
 _INDEX: dict = {"generation": None, "index": None}
 
 
 def current_index() -> Index:
     """The worker's index, rebuilt when saved searches changed since it was built: the
     generation other processes bump, and (should the cache lose it) one aggregate."""
-    state = SavedSearch.objects.filter(is_active=True).aggregate(
-        n=Count("id"), last=Max("updated_at"), top=Max("id")
-    )
+    state = SavedSearch.objects.filter(
+        is_active=True, frequency=SavedSearch.Frequency.INSTANT
+    ).aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
     generation = (cache.get(GENERATION_KEY, 0), state["n"], state["last"], state["top"])
     if _INDEX["index"] is None or _INDEX["generation"] != generation:
         _INDEX["index"] = None
@@ -277,10 +294,14 @@ def current_index() -> Index:
     return _INDEX["index"]
 
 
-def build_index() -> Index:
+def build_index(searches=None, frequency: dict[str, int] | None = None) -> Index:
     """From plain values (three queries, no model instances: 100,000 searches as models
-    with prefetched regions took most of a minute)."""
-    active = SavedSearch.objects.filter(is_active=True, user__is_active=True)
+    with prefetched regions took most of a minute). By default the instant searches, the
+    only ones matched at publish time (digest searches: members.digests, at digest time).
+    `frequency`: lexeme counts to file searches by (default: the latest bulletins')."""
+    if searches is None:
+        searches = SavedSearch.objects.filter(frequency=SavedSearch.Frequency.INSTANT)
+    active = searches.filter(is_active=True, user__is_active=True)
     regions: dict[int, list] = {}
     for search_id, region_id, level in SavedSearch.regions.through.objects.filter(
         savedsearch__in=active
@@ -295,4 +316,4 @@ def build_index() -> Index:
         _compile(values, regions.get(values["id"], ()), categories.get(values["id"], ()))
         for values in active.values(*_FIELDS).iterator(chunk_size=5000)
     ]
-    return Index(compiled, _recent_frequencies())
+    return Index(compiled, _recent_frequencies() if frequency is None else frequency)

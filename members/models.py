@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -52,6 +53,12 @@ class Plan(models.Model):
     daily_reveal_quota = models.PositiveIntegerField(
         _("每日查看联系方式条数"), default=0, help_text=_("每天可查看联系方式的标讯条数")
     )
+    # Who won is public; every bidder's rank, price and duration (开标结果) is paid detail.
+    sees_bid_results = models.BooleanField(_("可查看完整开标结果"), default=False)
+    # 企业库: amounts, regions, buyers and competitors on company pages (counts are public);
+    # watching a company (竞争对手 / 客户) for alerts.
+    sees_company_profiles = models.BooleanField(_("可查看企业分析"), default=False)
+    watches_companies = models.BooleanField(_("可关注企业"), default=False)
     saved_search_limit = models.PositiveSmallIntegerField(_("可保存订阅数"), default=0)
     instant_alerts = models.BooleanField(_("即时提醒"), default=False)
     # Every plan, the free one included, may get a daily/weekly digest of its saved
@@ -61,6 +68,23 @@ class Plan(models.Model):
         _("每封汇总最多条数"),
         default=0,
         help_text=_("0 表示不限;超出的标讯只在邮件中说明条数,不再补发"),
+    )
+    # Exports and the API (issue 19): 0 rows / no access on the free plan.
+    export_rows_limit = models.PositiveIntegerField(
+        _("每次导出最多条数"), default=0, help_text=_("0 表示不能导出")
+    )
+    api_access = models.BooleanField(_("数据接口(API)"), default=False)
+    api_rate = models.CharField(
+        _("接口频率上限"),
+        max_length=20,
+        blank=True,
+        help_text=_("如 60/min、1000/hour、5000/day;留空为 60/min"),
+        validators=[
+            RegexValidator(
+                r"^[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)$",
+                _("格式应为 次数/时间单位,如 60/min、1000/hour"),
+            )
+        ],
     )
     # More than one seat makes a team plan (企业会员): the subscriber owns a team whose
     # members share these rights and one daily reveal quota (members.teams).
@@ -284,6 +308,9 @@ class SavedSearch(models.Model):
     is_active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+    # Digest searches are matched at digest time (members.digests): the last
+    # DigestBulletin its digest covered. None: none yet, every bulletin since created_at.
+    digested_through = models.BigIntegerField(_("汇总已覆盖至"), null=True, editable=False)
 
     class Meta:
         verbose_name = _("标讯订阅")
@@ -347,12 +374,36 @@ class AlertDelivery(models.Model):
         return f"{self.user} · {self.bulletin_id} · {self.get_status_display()}"
 
 
+class DigestBulletin(models.Model):
+    """A bulletin announced to alerts, in announcement order: what digests are matched
+    against at digest time. Ids are handed out under a lock (members.digests), so the
+    largest id a digest has seen is a watermark no later announcement falls below."""
+
+    bulletin = models.ForeignKey(
+        "news.Bulletin", verbose_name=_("标讯"), on_delete=models.CASCADE, related_name="+"
+    )
+    announced_at = models.DateTimeField(_("发布通知时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("待汇总标讯")
+        verbose_name_plural = _("待汇总标讯")
+
+    def __str__(self):
+        return f"{self.pk} · {self.bulletin_id}"
+
+
 class Follow(models.Model):
     """A member following a project or an organisation (alerted of its news)."""
+
+    class Relation(models.TextChoices):
+        COMPETITOR = "competitor", _("竞争对手")
+        CLIENT = "client", _("客户")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
     )
+    # What a watched company is to the member (organisations only; "" for projects).
+    relation = models.CharField(_("关系"), max_length=12, choices=Relation.choices, blank=True)
     project = models.ForeignKey(
         "news.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

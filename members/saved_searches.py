@@ -94,8 +94,41 @@ def _free_limit() -> int:
 def preview(*, query: str, title_only: bool, regions, categories, stages, amount_min, amount_max):
     """(count capped at PREVIEW_CAP, newest five) of the last 30 days' bulletins."""
     since = timezone.now() - datetime.timedelta(days=PREVIEW_DAYS)
-    matched = Bulletin.objects.published().filter(published_at__gte=since)
     parsed = parse_query(query)
+    matched = _matching(
+        Bulletin.objects.published().filter(published_at__gte=since),
+        parsed,
+        title_only=title_only,
+        regions=regions,
+        categories=categories,
+        stages=stages,
+        amount_min=amount_min,
+        amount_max=amount_max,
+    )
+    with bitmap_search(parsed):
+        count = matched.values("pk")[: PREVIEW_CAP + 1].count()
+        newest = list(matched.newest_first().for_listing()[:5])
+    return min(count, PREVIEW_CAP), count > PREVIEW_CAP, newest
+
+
+def saved_search_ids(search: SavedSearch, *, limit: int) -> list[int]:
+    """The newest `limit` published bulletins a saved search matches (an export)."""
+    parsed = parse_query(search.query)
+    matched = _matching(
+        Bulletin.objects.published(),
+        parsed,
+        title_only=search.title_only,
+        regions=list(search.regions.all()),
+        categories=list(search.categories.all()),
+        stages=search.stages,
+        amount_min=search.amount_min_yuan,
+        amount_max=search.amount_max_yuan,
+    )
+    with bitmap_search(parsed):
+        return list(matched.newest_first().values_list("pk", flat=True)[:limit])
+
+
+def _matching(matched, parsed, *, title_only, regions, categories, stages, amount_min, amount_max):
     matched = matched.search(parsed, title_only=title_only)
     if regions:
         by_level = Q()
@@ -113,7 +146,4 @@ def preview(*, query: str, title_only: bool, regions, categories, stages, amount
         matched = matched.filter(amount_yuan__gte=amount_min)
     if amount_max is not None:
         matched = matched.filter(amount_yuan__lte=amount_max)
-    with bitmap_search(parsed):
-        count = matched.values("pk")[: PREVIEW_CAP + 1].count()
-        newest = list(matched.newest_first().for_listing()[:5])
-    return min(count, PREVIEW_CAP), count > PREVIEW_CAP, newest
+    return matched

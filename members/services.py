@@ -265,6 +265,23 @@ class NotEntitled(Exception):
     pass
 
 
+def _lock_quota(user: User, rights=None):
+    """Lock what today's reveal count belongs to and return the rights to spend under.
+
+    The member's row, then (rights from a team plan) the team's: a team's seats share one
+    quota, so its row serialises all their reveals, always locked after the member's.
+    The rights are read again under the team's lock, so a member removed meanwhile
+    spends nothing. Call inside a transaction."""
+    from members.access import member_rights
+
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+    rights = rights or member_rights(user, fresh=True)
+    if rights.team_id:
+        Team.objects.select_for_update().filter(pk=rights.team_id).values_list("pk").first()
+        rights = member_rights(user, fresh=True)
+    return rights
+
+
 def contact_reveal(
     *,
     user: User,
@@ -280,9 +297,8 @@ def contact_reveal(
     without an active plan that shows contacts, QuotaExceeded past the daily quota. The
     member's row is locked while counting, so parallel requests cannot overspend. `rights`:
     the member's rights when the caller has just loaded them (the alert sender, per batch);
-    otherwise they are read again under the lock."""
-    from members.access import member_rights
-
+    otherwise they are read again under the lock (`_lock_quota`: a team's seats share one
+    quota)."""
     if (bulletin_id is None) == (project_id is None):
         raise ValueError("reveal exactly one of a bulletin or a project")
     if user.is_staff:
@@ -290,14 +306,7 @@ def contact_reveal(
     today = timezone.localdate()
     subject = {"bulletin_id": bulletin_id} if bulletin_id else {"project_id": project_id}
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-        rights = rights or member_rights(user, fresh=True)
-        if rights.team_id:
-            # A team's seats share one quota: its row serialises all their reveals (locked
-            # after the member's row, always in that order), and the rights are read again
-            # under it, so a member removed meanwhile spends nothing.
-            Team.objects.select_for_update().filter(pk=rights.team_id).values_list("pk").first()
-            rights = member_rights(user, fresh=True)
+        rights = _lock_quota(user, rights)
         if not rights.sees_contacts:
             raise NotEntitled
         counted_on = Q(team_id=rights.team_id) if rights.team_id else Q(user=user)
@@ -315,3 +324,49 @@ def contact_reveal(
         return ContactReveal.objects.create(
             user=user, team_id=rights.team_id, day=today, ip=ip or None, **subject
         )
+
+
+@dataclass(frozen=True)
+class BulkReveal:
+    """What an export may show: the bulletins whose contacts the member sees, and why the
+    others stay masked."""
+
+    visible: frozenset[int]
+    newly_spent: int
+    quota: int
+    over_quota: bool  # some bulletins stayed masked because today's quota ran out
+
+
+def contact_reveal_many(*, user: User, bulletin_ids: list[int], ip: str | None) -> BulkReveal:
+    """Reveal many bulletins' contacts at once (an export), in the given order, while
+    today's quota lasts: each bulletin not yet revealed today spends one reveal and is
+    logged as 查看联系方式 would log it; those already revealed today are free. Only
+    bulletins that have contacts are worth spending on: the caller passes those. The
+    member's row (and a team's) is locked as in `contact_reveal`, so exports and clicks
+    never overspend."""
+    if user.is_staff:
+        return BulkReveal(frozenset(bulletin_ids), 0, 0, False)
+    today = timezone.localdate()
+    with transaction.atomic():
+        rights = _lock_quota(user)
+        if not rights.sees_contacts:
+            return BulkReveal(frozenset(), 0, 0, False)
+        counted_on = Q(team_id=rights.team_id) if rights.team_id else Q(user=user)
+        used = ContactReveal.objects.filter(counted_on, day=today).count()
+        already = set(
+            ContactReveal.objects.filter(
+                user=user, day=today, bulletin_id__in=bulletin_ids
+            ).values_list("bulletin_id", flat=True)
+        )
+        left = max(rights.daily_quota - used, 0)
+        new = [pk for pk in dict.fromkeys(bulletin_ids) if pk not in already][:left]
+        ContactReveal.objects.bulk_create(
+            [
+                ContactReveal(
+                    user=user, team_id=rights.team_id, day=today, ip=ip or None, bulletin_id=pk
+                )
+                for pk in new
+            ]
+        )
+        over = len(already) + len(new) < len(set(bulletin_ids))
+        return BulkReveal(frozenset(already | set(new)), len(new), rights.daily_quota, over)

@@ -59,12 +59,34 @@ def alerts_send(self, delivery_ids: list[int]) -> None:
         raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
 
 
-@shared_task(ignore_result=True)
+# One pass matches every search due this hour (60,000 × a day's 10,000 bulletins took
+# 140 s on 2 cores shared with other work, BENCHMARKS.md): the default 300 s is too near.
+# Nothing is sent before the pass ends, so one stopped by the limit loses nothing.
+@shared_task(ignore_result=True, time_limit=1800, soft_time_limit=1700)
 def alerts_digest() -> None:
-    """Beat, hourly: digests for the members whose hour it is."""
-    from members import alerts
+    """Beat, hourly: match the digests due this hour, then send them in chunks of members
+    (a chunk's task takes their ids and what matched)."""
+    from members import digests
 
-    alerts.alerts_send_digests()
+    for chunk in digests.digests_plan():
+        alerts_digest_send.delay(chunk)
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    max_retries=3,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def alerts_digest_send(self, chunk: dict) -> None:
+    from members import digests
+
+    try:
+        digests.digests_send(chunk=chunk)
+    except digests.DigestSendError as exc:
+        # Sent digests are skipped on the retry (their searches are covered).
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
 
 
 @shared_task(ignore_result=True)

@@ -18,6 +18,7 @@ from members import (
     services,
     trials,
     unsubscribe_links,
+    watches,
 )
 from members import sms_optin as sms_optin_service
 from members.forms import ApplicationForm, ProfileForm, SavedSearchForm
@@ -53,6 +54,7 @@ def account(request):
         "conversations": request.user.conversations.order_by("-updated_at")[:20],
         "trial_offer": trials.trial_offer(request.user),
         "trial": trials.member_trial(request.user),
+        "watched": watches.watched_companies(request.user),
         "today": timezone.localdate(),
     }
     return render(request, "members/account.html", context)
@@ -245,12 +247,43 @@ def follow_toggle(request, kind: str, pk: int):
 
     model = {"project": Project, "organization": Organization}[kind]
     subject = get_object_or_404(model, pk=pk)
+    if kind == "organization":  # companies are watched with a relation, by plan right
+        return company_watch(request, pk)
     following = follows.follow_toggle(user=request.user, **{kind: subject})
     messages.success(
         request,
         (_("已关注,有新动态时将通过邮件提醒您。") if following else _("已取消关注。")),
     )
     return redirect(subject.get_absolute_url())
+
+
+@login_required
+@require_POST
+def company_watch(request, pk: int):
+    """关注企业 as 竞争对手 / 客户, or stop (an empty relation); back to its page."""
+    from news.models import Organization
+
+    organization = get_object_or_404(Organization, pk=pk)
+    relation = request.POST.get("relation", "")
+    back = organization.get_absolute_url() + "#watch"
+    if not relation:
+        watches.watch_remove(user=request.user, organization_id=pk)
+        messages.success(request, _("已取消关注。"))
+        return redirect(back)
+    try:
+        follow = watches.watch_set(user=request.user, organization_id=pk, relation=relation)
+    except watches.WatchNotAllowed as exc:
+        messages.warning(request, str(exc))
+        return redirect(back)
+    except watches.WatchError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(
+        request,
+        _("已关注为%(relation)s,出现在新标讯或项目中时将邮件提醒您。")
+        % {"relation": follow.get_relation_display()},
+    )
+    return redirect(back)
 
 
 @login_required

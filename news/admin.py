@@ -15,6 +15,7 @@ from news.importing.jobs import import_job_create, import_job_report
 from news.importing.pipeline import run_import
 from news.importing.sources import sources_from_upload
 from news.models import (
+    BidResult,
     Bulletin,
     Category,
     Contact,
@@ -377,3 +378,21 @@ class ProjectMergeAdmin(admin.ModelAdmin):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
+
+
+@admin.register(BidResult)
+class BidResultAdmin(admin.ModelAdmin):
+    """What the parser read from award notices (read-only: `manage.py backfill_bid_results
+    --replace` reads a notice again)."""
+
+    list_display = ("bidder", "lot", "rank", "price_yuan", "duration_text", "winner", "bulletin")
+    list_filter = ("winner",)
+    search_fields = ("bidder", "bulletin__title")
+    list_select_related = ("bulletin",)
+    raw_id_fields = ("bulletin", "project", "organization")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

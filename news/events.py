@@ -8,6 +8,9 @@ Receivers that start work elsewhere enqueue it after commit (members.alerts does
 from django.dispatch import Signal
 
 bulletins_published = Signal()  # kwargs: bulletin_ids (list[int])
+# An organisation found to be a name variant of another (they share a credit code):
+# whatever points at `source_id` should point at `target_id` (members' follows do).
+organizations_merged = Signal()  # kwargs: source_id, target_id
 
 
 def bulletins_announce(bulletin_ids) -> None:

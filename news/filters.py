@@ -161,7 +161,10 @@ class BulletinFilter(django_filters.FilterSet):
         self.filter_lexemes = lexemes
         if self.allow_scan and self.window is None:
             self.scans_rows = scans_rows(
-                self.parsed_query, title_only=self.title_only_selected, needed=self.rows_needed
+                self.parsed_query,
+                title_only=self.title_only_selected,
+                needed=self.rows_needed,
+                filters=lexemes,
             ) and not skips_the_walk(
                 self.parsed_query, filters=lexemes, title_only=self.title_only_selected
             )

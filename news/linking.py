@@ -14,15 +14,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from django.db import connection, transaction
-from django.db.models import Max
+from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
+from news import companies
 from news import contact_patterns as patterns
 from news.models import (
+    BidResult,
     Bulletin,
     Contact,
-    Organization,
     Project,
     ProjectContact,
     ProjectMerge,
@@ -31,6 +32,7 @@ from news.models import (
     Stage,
 )
 from news.models.projects import WorkType
+from news.rows import insert_instances, update_rows
 
 # --- names ----------------------------------------------------------------------------------
 
@@ -231,7 +233,8 @@ def link_bulletins(bulletins, *, forced: dict | None = None) -> int:
         moved = [b for b, _ in named if b.project_id != chosen[b.pk].pk]
         for bulletin in moved:
             bulletin.project = chosen[bulletin.pk]
-        _update_rows(Bulletin, moved, ["project"])
+        update_rows(Bulletin, moved, ["project"])
+        bid_results_follow_projects([b.pk for b in moved])
         _advance(named, chosen)
         _parties_and_contacts(named, chosen)
     return len(named)
@@ -265,7 +268,7 @@ def _projects_for(named) -> tuple[dict[tuple[str, str], Project], dict[int, tupl
     missing = [probe for key, probe in wanted.items() if key not in found]
     if missing:
         # ignore_conflicts: another import may create the same project meanwhile.
-        Project.objects.bulk_create(missing, ignore_conflicts=True)
+        insert_instances(missing, ignore_conflicts=True)
         found = existing()
     return found, keys
 
@@ -296,39 +299,25 @@ def _advance(named, chosen) -> None:
         if bulletin.amount_yuan and bulletin.published_at >= project.last_activity_at:
             project.amount_yuan = bulletin.amount_yuan
             touched[project.pk] = project
-    ProjectStageChange.objects.bulk_create(changes)
-    _update_rows(Project, list(touched.values()), ["stage", "last_activity_at", "amount_yuan"])
-
-
-def _organizations(names) -> dict[str, int]:
-    """Organisation ids by name, one row per normalised name: the missing ones created."""
-    keys = {n: organization_key(n) for n in names}
-    by_key = {k: n.strip() for n, k in keys.items() if len(k) >= 2}
-
-    def existing():
-        rows = Organization.objects.filter(name_key__in=by_key).values_list("name_key", "pk")
-        return dict(rows)
-
-    found = existing()
-    missing = [Organization(name=n, name_key=k) for k, n in by_key.items() if k not in found]
-    if missing:
-        Organization.objects.bulk_create(missing, ignore_conflicts=True)
-        found = existing()
-    return {name: found[key] for name, key in keys.items() if key in found}
+    insert_instances(changes)
+    update_rows(Project, list(touched.values()), ["stage", "last_activity_at", "amount_yuan"])
 
 
 def _parties_and_contacts(named, chosen) -> None:
     project_ids = {p.pk for p in chosen.values()}
     per_bulletin = []
     names = set()
+    codes: dict[str, str] = {}  # organisation key -> 统一社会信用代码 named in a body
     for bulletin, _name in named:
+        codes.update(companies.named_codes(bulletin.body))
         contacts = list(bulletin.contacts.all())
         parties = [(c.organization, c.role) for c in contacts if c.organization]
         if bulletin.winner:
             parties.append((bulletin.winner, "中标人"))
         names.update(n for n, _ in parties)
         per_bulletin.append((bulletin, contacts, parties))
-    organizations = _organizations(names)
+    # Keyed by credit code where a bulletin gives one, else by normalised name.
+    organizations = companies.organizations_resolve(names, codes=codes)
     party_rows = {
         (p.project_id, p.organization_id, p.role): p
         for p in ProjectParty.objects.filter(project_id__in=project_ids)
@@ -392,38 +381,14 @@ def _parties_and_contacts(named, chosen) -> None:
                     setattr(row, field, getattr(contact, field))
             if row.pk:
                 changed_contacts[row.pk] = row
-    ProjectParty.objects.bulk_create(new_parties, ignore_conflicts=True)
-    _update_rows(ProjectParty, list(changed_parties.values()), ["last_seen"])
-    ProjectContact.objects.bulk_create(new_contacts, ignore_conflicts=True)
-    _update_rows(
+    insert_instances(new_parties, ignore_conflicts=True)
+    update_rows(ProjectParty, list(changed_parties.values()), ["last_seen"])
+    insert_instances(new_contacts, ignore_conflicts=True)
+    update_rows(
         ProjectContact,
         list(changed_contacts.values()),
         ["last_seen", "last_bulletin", "title", "phone", "mobile", "email"],
     )
-
-
-def _update_rows(model, rows, fields) -> None:
-    """UPDATE … FROM (VALUES …): Django's bulk_update builds a CASE per field and row in
-    Python, which cost more than the rest of linking together (measured)."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_update(rows, fields)
-        return
-    from psycopg2.extras import execute_values
-
-    meta = model._meta
-    columns = [meta.get_field(f).column for f in fields]
-    types = [meta.get_field(f).db_type(connection) for f in fields]
-    assignments = ", ".join(f'"{c}" = v."{c}"::{t}' for c, t in zip(columns, types, strict=True))
-    names = ", ".join(f'"{c}"' for c in columns)
-    sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {assignments} '
-        f'FROM (VALUES %s) AS v(id, {names}) WHERE t."{meta.pk.column}" = v.id'
-    )
-    values = [(r.pk, *(getattr(r, meta.get_field(f).attname) for f in fields)) for r in rows]
-    with connection.cursor() as cursor:
-        execute_values(cursor.cursor, sql, values, page_size=1000)
 
 
 def _numbers(contact) -> set[str]:
@@ -449,10 +414,21 @@ def _identity(contact: Contact) -> str:
 # --- staff actions --------------------------------------------------------------------------
 
 
+def bid_results_follow_projects(bulletin_ids) -> int:
+    """Give these bulletins' bid result rows their bulletin's current project (one
+    UPDATE; none when no id is given)."""
+    ids = list(bulletin_ids)
+    if not ids:
+        return 0
+    project = Bulletin.objects.filter(pk=OuterRef("bulletin_id")).values("project_id")[:1]
+    return BidResult.objects.filter(bulletin_id__in=ids).update(project_id=Subquery(project))
+
+
 def project_unlink(*, bulletin: Bulletin) -> None:
     """Detach a bulletin (a wrong link); the project keeps its history."""
     Bulletin.objects.filter(pk=bulletin.pk).update(project=None)
     bulletin.project = None
+    bid_results_follow_projects([bulletin.pk])
 
 
 def project_link(*, bulletin: Bulletin, project: Project) -> None:
@@ -491,6 +467,7 @@ def project_merge(*, source: Project, target: Project, by=None) -> ProjectMerge:
                 % {"name": target.name, "into": _final(target).name}
             )
         moved = {"bulletins": Bulletin.objects.filter(project=source).update(project=target)}
+        moved["bid_results"] = BidResult.objects.filter(project=source).update(project=target)
         moved["stage_changes"] = ProjectStageChange.objects.filter(project=source).update(
             project=target
         )

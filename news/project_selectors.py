@@ -1,12 +1,13 @@
 """Reads for project and organisation pages: per-viewer view objects, contacts gated."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from members.access import ContactAccess, contact_access, member_rights
+from news.bid_selectors import BidResults, OrganizationBids, bid_results, organization_bids
 from news.filters import int_or_none
 from news.masking import ContactView, contact_values, contact_view, mask_text
 from news.models import (
@@ -182,6 +183,7 @@ class ProjectDetail:
     parties: list[PartyRow]
     contacts: list[ContactView]
     access: ContactAccess
+    bid_results: BidResults = field(default_factory=BidResults)
 
 
 def project_detail(pk: int, *, viewer) -> ProjectDetail:
@@ -239,6 +241,7 @@ def project_detail(pk: int, *, viewer) -> ProjectDetail:
         parties=parties,
         contacts=[_contact_row(c, visible=access.visible) for c in contacts],
         access=access,
+        bid_results=bid_results(viewer=viewer, project_id=project.pk),
     )
 
 
@@ -267,6 +270,7 @@ class OrganizationProject:
 class OrganizationPage:
     name: str
     projects: list[OrganizationProject]
+    bids: OrganizationBids | None = None
 
 
 def organization_page(pk: int, *, viewer=None) -> OrganizationPage:
@@ -286,6 +290,7 @@ def organization_page(pk: int, *, viewer=None) -> OrganizationPage:
             OrganizationProject(row, p.get_role_display(), p.first_seen, p.last_seen)
             for row, p in zip(rows, parties, strict=True)
         ],
+        organization_bids(pk, viewer=viewer),
     )
 
 

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 from members import services as member_services
 from members.follows import is_following
 from members.team_selectors import project_team_panel
-from news import project_selectors
+from members.watches import watch_state
+from news import company_selectors, project_selectors
 from news.models import Organization, Project
 from news.selectors import filter_options
 from portal.pagecache import cache_anonymous_page
@@ -77,12 +78,14 @@ def project_reveal(request, pk: int):
 
 @cache_anonymous_page
 def organization_detail(request, pk: int):
+    """A company's page (企业库): counts for all, the analysis for plans with the right."""
     try:
-        page = project_selectors.organization_page(pk, viewer=request.user)
+        profile = company_selectors.company_profile(pk, viewer=request.user)
     except Organization.DoesNotExist:
         raise Http404("organization not found") from None
-    following = is_following(request.user, organization=pk)
-    context = {"org": page, "org_id": pk, "following": following}
+    except company_selectors.OrganizationMerged as merged:
+        return redirect("organization-detail", merged.target_id, permanent=True)
+    context = {"org": profile, "watch": watch_state(request.user, pk)}
     return render(request, "news/organization_detail.html", context)
 
 

@@ -112,8 +112,10 @@ def regions_sync(*, region_model=None) -> int:
     return created
 
 
-def _match_child(parent: Region | None, name: str) -> Region | None:
+def _match_child(parent: Region | None, name: str, index=None) -> Region | None:
     variants = name_variants(name)
+    if index is not None and (found := index.match_child(parent, variants)) is not None:
+        return found  # a miss asks the table: a row stored since the index was loaded
     siblings = Region.objects.filter(parent=parent)
     return (
         siblings.filter(Q(name__in=variants) | Q(full_name__in=variants)).first()
@@ -121,25 +123,58 @@ def _match_child(parent: Region | None, name: str) -> Region | None:
     )
 
 
-def region_resolve(names: Sequence[str]) -> Region | None:
+class RegionIndex:
+    """Every region in memory, for a run that resolves many paths (an import): one query
+    for the run instead of two or three per new path (300 paths cost 0.3 s of a 3,000-file
+    import). Matches exactly as the queries of `_match_child` do, in the table's order.
+    Rows stored unverified meanwhile are not added (a run that rolls back must not keep
+    them): a name the index lacks is looked up in the table."""
+
+    def __init__(self):
+        rows = list(Region.objects.all())  # Meta.ordering: code, name
+        self.by_id = {r.pk: r for r in rows}
+        self.children: dict[int | None, list[Region]] = {}
+        for row in rows:
+            self.children.setdefault(row.parent_id, []).append(row)
+            if row.parent_id is not None:
+                row.parent = self.by_id[row.parent_id]  # set_region() walks up: no queries
+
+    def match_child(self, parent: Region | None, variants: set[str]) -> Region | None:
+        siblings = self.children_of(parent)
+        for row in siblings:
+            if row.name in variants or row.full_name in variants:
+                return row
+        for row in siblings:
+            if row.alias in variants and len(row.alias) >= 2:
+                return row
+        return None
+
+    def children_of(self, parent: Region | None) -> list[Region]:
+        return self.children.get(parent.pk if parent else None, [])
+
+
+def region_resolve(names: Sequence[str], *, index: RegionIndex | None = None) -> Region | None:
     """Map a page's region path (江苏-镇江-镇江新区) to the most specific Region.
 
     A name missing from the official table is stored unverified under its parent rather
-    than dropped, so staff can review it in the admin.
+    than dropped, so staff can review it in the admin. `index` answers from memory.
     """
     names = [n.strip() for n in names if n and n.strip()][:3]
     parent = None
     for level, name in enumerate(names, start=1):
         if parent is not None and parent.level >= level:
             continue
-        found, found_under = _match_child(parent, name), parent
+        found, found_under = _match_child(parent, name, index), parent
         if found is None and parent is not None and parent.level == Region.Level.PROVINCE:
             # "上海-普陀区": the city level of a municipality was left out.
-            only_city = list(parent.children.all()[:2])
+            if index is not None:
+                only_city = index.children_of(parent)[:2]
+            else:
+                only_city = list(parent.children.all()[:2])
             if len(only_city) == 1:
                 found_under = only_city[0]
                 found_under.parent = parent
-                found = _match_child(found_under, name)
+                found = _match_child(found_under, name, index)
         if found is None:
             found_under = parent
             found, created = Region.objects.get_or_create(

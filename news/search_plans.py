@@ -17,6 +17,7 @@ relevance ranks): walk the newest rows and test each row's own text
 always comes from the index: the bitmap stops at 1,001 rows.
 """
 
+import time
 from collections import Counter
 from contextlib import contextmanager
 
@@ -58,11 +59,26 @@ def common_shares() -> dict[str, float]:
     """Lexemes (and "x*" one-character prefixes) held by at least 0.5 % of the latest
     bulletins, with their share, and "" for the number of published bulletins; sampled at
     most every six hours (~1 s)."""
+    # Kept in the process for a minute too: the dict holds thousands of lexemes, and
+    # unpickling it from the shared cache cost ~0.7 ms each of the several reads a
+    # search makes.
+    now = time.monotonic()
+    if _LOCAL and now - _LOCAL[0] < _LOCAL_SECONDS:
+        return _LOCAL[1]
     shares = cache.get(_SHARES_KEY)
     if shares is None:
         shares = _sampled_shares()
         cache.set(_SHARES_KEY, shares, _SHARES_SECONDS)
+    _LOCAL[:] = [now, shares]
     return shares
+
+
+_LOCAL: list = []  # [when read, shares]
+_LOCAL_SECONDS = 60
+
+
+def forget_local_shares() -> None:
+    _LOCAL.clear()
 
 
 def _sampled_shares() -> dict[str, float]:
@@ -107,12 +123,15 @@ def expected_share(query) -> float:
     return share
 
 
-def scans_rows(query, *, title_only: bool = False, needed: int = 20) -> bool:
+def scans_rows(query, *, title_only: bool = False, needed: int = 20, filters=()) -> bool:
     """Whether walking the newest rows to find the `needed` newest matches costs less than
-    sorting every match the index hands over."""
+    sorting every match the index hands over. `filters`: the place / category lexemes the
+    search also holds; a walk tests them as columns, so a rare place makes it long."""
     if not (query and query.include) or title_only or connection.vendor != "postgresql":
         return False
     share = expected_share(query)
+    for lexeme in filters:  # below the sampled floor: rare, the index answers
+        share *= common_shares().get(lexeme, 0.0)
     if share <= 0:
         return False
     walk = needed / share * WALK_ROW_US

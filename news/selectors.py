@@ -1,12 +1,13 @@
 """Non-trivial reads for bulletin pages."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.paginator import Page
 from django.db.models import Prefetch, prefetch_related_objects
 
 from members.access import ContactAccess, contact_access, member_rights, visible_bulletin_ids
+from news.bid_selectors import BidResults, bid_results
 from news.filters import BulletinFilter, int_or_none
 from news.mask_plans import masked_title_body
 from news.masking import ContactView, contact_values, contact_view, mask_text
@@ -195,6 +196,7 @@ class BulletinDetail(_BulletinHeading):
     project_name: str = ""
     project_url: str = ""
     project_stage: str = ""
+    bid_results: BidResults = field(default_factory=BidResults)
 
 
 def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
@@ -235,6 +237,7 @@ def bulletin_detail(pk: int, *, viewer) -> BulletinDetail:
         else "",
         project_url=project.get_absolute_url() if project else "",
         project_stage=project.get_stage_display() if project and project.stage else "",
+        bid_results=bid_results(viewer=viewer, bulletin_id=bulletin.pk),
     )
 
 

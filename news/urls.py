@@ -1,7 +1,7 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
-from news import project_views, views
+from news import export_views, project_views, views
 from news.feeds import BulletinAtomFeed, BulletinFeed, BulletinSitemap
 
 sitemaps = {"bulletins": BulletinSitemap}
@@ -9,6 +9,12 @@ sitemaps = {"bulletins": BulletinSitemap}
 urlpatterns = [
     path("", views.home, name="home"),
     path("bulletins/", views.bulletin_list, name="bulletin-list"),
+    path("bulletins/export/", export_views.bulletin_export, name="bulletin-export"),
+    path(
+        "alerts/<int:pk>/export/",
+        export_views.saved_search_export,
+        name="saved-search-export",
+    ),
     path("bulletins/<int:pk>/", views.bulletin_detail, name="bulletin-detail"),
     path("bulletins/<int:pk>/reveal/", views.bulletin_reveal, name="bulletin-reveal"),
     path("bulletins/feed/rss/", BulletinFeed(), name="bulletin-feed-rss"),

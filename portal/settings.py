@@ -23,6 +23,23 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="中国建设招标网")
+# Open Contracting identifiers (api/ocds.py): the prefix OCP registers for the publisher
+# (ocds-xxxxxx until it does); OC4IDS project ids likewise; the data's licence URI, if any.
+OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-xxxxxx")
+OC4IDS_ID_PREFIX = env.str("OC4IDS_ID_PREFIX", default="oc4ids-xxxxxx")
+OPEN_DATA_LICENSE = env.str("OPEN_DATA_LICENSE", default="")
+
+# The read-only API (api/): member keys only, JSON only (no browsable pages), throttled
+# per member at their plan's rate.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.PlanAllowsApi"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PlanRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
 MEMBERSHIP_HOTLINE = env.str("MEMBERSHIP_HOTLINE", default="4000-156-001")
 FEEDBACK_EMAIL = env.str("FEEDBACK_EMAIL", default="service@example.com")
 
@@ -37,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.postgres",
     "django_filters",
+    "rest_framework",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -45,6 +63,7 @@ INSTALLED_APPS = [
     "members",
     "billing",
     "support",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api import account_views as api_account_views
 from members import team_views
 from members import views as member_views
 from portal import views
@@ -17,6 +18,13 @@ urlpatterns = [
     path("membership/apply/", member_views.apply, name="membership-apply"),
     path("membership/trial/", member_views.trial_start, name="membership-trial"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include("api.urls")),
+    path("account/api-tokens/", api_account_views.tokens, name="api-tokens"),
+    path(
+        "account/api-tokens/<int:pk>/revoke/",
+        api_account_views.token_revoke,
+        name="api-token-revoke",
+    ),
     # Before allauth's own: the same login, answering 429 when throttled.
     path("accounts/login/", member_views.ThrottledLoginView.as_view(), name="account_login"),
     path("accounts/profile/", member_views.account, name="member-account"),
@@ -48,6 +56,7 @@ urlpatterns = [
     path("alerts/new/", member_views.saved_search_edit, name="saved-search-new"),
     path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),
     path("alerts/<int:pk>/delete/", member_views.saved_search_delete, name="saved-search-delete"),
+    path("companies/<int:pk>/watch/", member_views.company_watch, name="company-watch"),
     path(
         "follow/<str:kind>/<int:pk>/",
         member_views.follow_toggle,

@@ -13,8 +13,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from members import alerts, services, unsubscribe_links
-from members.models import AlertDelivery, ContactReveal, Follow, Plan, SavedSearch, Subscription
+from members import alerts, digests, services, unsubscribe_links
+from members.models import (
+    AlertDelivery,
+    ContactReveal,
+    DigestBulletin,
+    Follow,
+    Plan,
+    SavedSearch,
+    Subscription,
+)
 from members.tests.factories import UserFactory, paid_member
 from members.tests.task_events import tasks_settled
 from members.unsubscribe_links import unsubscribe_token
@@ -53,16 +61,26 @@ def _draft(**kwargs):
 
 
 class TestMatching:
+    """At publish time: instant searches (digest ones: TestDigest)."""
+
     def test_each_member_once_with_every_reason(self):
         member = paid_member(slug="custom")
         jiangsu = region("江苏-镇江-镇江新区").parent.parent
         _search(member, "管廊", "管廊", frequency="instant")
-        _search(member, "江苏招标", regions=[jiangsu], categories=[category("tender")])
-        _search(member, "大项目", amount_min_yuan=10_000_000)
-        _search(member, "排除镇江", "管廊 -镇江")  # excluded word
-        _search(member, "上海", regions=[region("上海-上海-普陀区")])
-        _search(member, "只要中标", stages=[50])  # a tender is not at 中标
-        _search(member, "标题里的电话", "87654321")  # contacts are not searchable
+        _search(
+            member,
+            "江苏招标",
+            regions=[jiangsu],
+            categories=[category("tender")],
+            frequency="instant",
+        )
+        _search(member, "大项目", amount_min_yuan=10_000_000, frequency="instant")
+        _search(member, "排除镇江", "管廊 -镇江", frequency="instant")  # excluded word
+        _search(member, "上海", regions=[region("上海-上海-普陀区")], frequency="instant")
+        _search(member, "只要中标", stages=[50], frequency="instant")  # a tender is not at 中标
+        _search(
+            member, "标题里的电话", "87654321", frequency="instant"
+        )  # contacts are not searchable
         bulletin = _draft()
         bulletin.status = Bulletin.Status.PUBLISHED
         bulletin.save()
@@ -78,42 +96,53 @@ class TestMatching:
     def test_one_character_keywords_and_place_filed_searches(self):
         member = paid_member(slug="custom")
         jiangsu = region("江苏-镇江-镇江新区").parent.parent
-        _search(member, "桥", "桥")  # one character: a prefix of any n-gram
-        _search(member, "江苏的桥", "桥", regions=[jiangsu])
-        _search(member, "上海的桥", "桥", regions=[region("上海-上海-普陀区")])
-        _search(member, "江苏的隧道", "隧道", regions=[jiangsu])
+        _search(member, "桥", "桥", frequency="instant")  # one character: a prefix of any n-gram
+        _search(member, "江苏的桥", "桥", regions=[jiangsu], frequency="instant")
+        _search(member, "上海的桥", "桥", regions=[region("上海-上海-普陀区")], frequency="instant")
+        _search(member, "江苏的隧道", "隧道", regions=[jiangsu], frequency="instant")
         bulletin = BulletinFactory(title="运河大桥维修工程招标公告", body="桥面维修。")
         alerts.alerts_match(bulletin_ids=[bulletin.pk])
         names = sorted(r["name"] for r in AlertDelivery.objects.get().reasons)
         assert names == ["桥", "江苏的桥"]
 
-    def test_free_and_lapsed_members_get_digest_rows_never_instant_ones(self):
+    def test_free_and_lapsed_members_get_digests_never_instant_alerts(self, smtp_server):
+        """Publishing writes nothing for them (their instant searches are digest ones,
+        matched at their digest hour) and queues the bulletin; the digest lists it."""
         from news import linking
 
-        free = UserFactory()
-        lapsed = paid_member(slug="custom")
+        free = UserFactory(email="free@example.cn")
+        lapsed = paid_member(slug="custom", email="lapsed@example.cn")
         Subscription.objects.filter(user=lapsed).update(
             ends_on=timezone.localdate() - datetime.timedelta(days=1)
         )
         for user in (free, lapsed):
-            _search(user, "管廊", "管廊", frequency="instant")
+            _search(user, "管廊", "管廊", frequency="instant", digest_hour=9)
         follower = UserFactory()  # follows only: no digest lists a follow
         bulletin = BulletinFactory(title="综合管廊工程招标公告")
         linking.project_link_bulletin(bulletin=bulletin)
         bulletin.refresh_from_db()
         Follow.objects.create(user=follower, project_id=bulletin.project_id)
         assert alerts.alerts_match(bulletin_ids=[bulletin.pk]) == []
+        assert not AlertDelivery.objects.exists()
+        assert list(DigestBulletin.objects.values_list("bulletin_id", flat=True)) == [bulletin.pk]
+        assert digests.alerts_send_digests(now=NINE) == 2
         rows = AlertDelivery.objects.all()
-        assert {(r.user_id, r.instant) for r in rows} == {(free.pk, False), (lapsed.pk, False)}
+        assert {(r.user_id, r.instant, r.status) for r in rows} == {
+            (free.pk, False, "sent"),
+            (lapsed.pk, False, "sent"),
+        }
+        assert sorted(m["To"] for m in smtp_server.wait_for(2)) == [
+            "free@example.cn",
+            "lapsed@example.cn",
+        ]
 
-    def test_query_plan_gets_digest_rows_not_instant(self):
+    def test_query_plan_gets_its_instant_search_in_the_digest(self, smtp_server):
         member = paid_member(slug="query")  # no instant alerts in this plan
-        SavedSearch.objects.create(user=member, name="管廊", query="管廊", frequency="instant")
-        from members.matching import saved_searches_changed
-
-        saved_searches_changed()
+        _search(member, "管廊", "管廊", frequency="instant", digest_hour=9)
         bulletin = BulletinFactory(title="综合管廊工程招标公告")
         assert alerts.alerts_match(bulletin_ids=[bulletin.pk]) == []
+        assert not AlertDelivery.objects.exists()
+        assert digests.alerts_send_digests(now=NINE) == 1
         assert AlertDelivery.objects.get().instant is False
 
     def test_a_failed_copy_falls_back_and_writes_each_pair_once(self):
@@ -449,7 +478,7 @@ def test_entitlement_is_checked_at_send_time(smtp_server):
     assert smtp_server.messages == []
     assert not ContactReveal.objects.exists()
     eight = timezone.make_aware(datetime.datetime(2026, 11, 26, 8, 0))
-    assert alerts.alerts_send_digests(now=eight) == 1
+    assert digests.alerts_send_digests(now=eight) == 1
     [message] = smtp_server.wait_for(1)
     text = message.get_body(("plain",)).get_content()
     assert message["To"] == "ended@example.cn" and "镇江新区综合管廊工程" in text
@@ -510,7 +539,7 @@ class TestUnsubscribe:
         evening = _search(member, "隧道", "隧道", frequency="daily", digest_hour=18)
         alerts.alerts_match(bulletin_ids=[BulletinFactory(title="镇江道路改造工程招标公告").pk])
         nine = timezone.make_aware(datetime.datetime(2026, 11, 26, 9, 0))
-        assert alerts.alerts_send_digests(now=nine) == 1
+        assert digests.alerts_send_digests(now=nine) == 1
         [message] = smtp_server.wait_for(1)
         assert "订阅:道路" in Client().post(_unsubscribe_path(message)).content.decode()
         roads.refresh_from_db(), evening.refresh_from_db()
@@ -641,10 +670,10 @@ class TestDigest:
         road = BulletinFactory(title="常州道路维修工程招标公告")
         alerts.alerts_match(bulletin_ids=[both.pk, road.pk])
         eight = timezone.make_aware(datetime.datetime(2026, 11, 26, 8, 0))
-        assert alerts.alerts_send_digests(now=eight) == 0  # not the member's hour
+        assert digests.alerts_send_digests(now=eight) == 0  # not the member's hour
         nine = eight.replace(hour=9)
-        assert alerts.alerts_send_digests(now=nine) == 1
-        assert alerts.alerts_send_digests(now=nine) == 0  # nothing twice
+        assert digests.alerts_send_digests(now=nine) == 1
+        assert digests.alerts_send_digests(now=nine) == 0  # nothing twice
         [message] = smtp_server.wait_for(1)
         text = message.get_body(("plain",)).get_content()
         assert "2 条新标讯" in message["Subject"]
@@ -685,7 +714,7 @@ class TestFreeDigest:
         _search(member, "管廊", "管廊", frequency="daily", digest_hour=9)
         _search(member, "隧道", "隧道", frequency="daily", digest_hour=9)
         alerts.alerts_match(bulletin_ids=_twelve_bulletins())
-        assert alerts.alerts_send_digests(now=NINE) == 1
+        assert digests.alerts_send_digests(now=NINE) == 1
         [message] = smtp_server.wait_for(1)
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -701,7 +730,7 @@ class TestFreeDigest:
         assert text.count("(联系人:欧**)") == 10
         assert "电话:(0511)8*******" in html
         # The two left out are not sent in a later digest either.
-        assert alerts.alerts_send_digests(now=NINE + datetime.timedelta(days=1)) == 0
+        assert digests.alerts_send_digests(now=NINE + datetime.timedelta(days=1)) == 0
         assert len(smtp_server.messages) == 1
         # Its one-click link turns off the search it was sent for, and says so; a search of
         # theirs it was not sent for (kept from a paid period) stays on.
@@ -722,7 +751,7 @@ class TestFreeDigest:
         member = UserFactory()
         _search(member, "管廊", "管廊", frequency="daily", digest_hour=9)
         alerts.alerts_match(bulletin_ids=_twelve_bulletins())
-        assert alerts.alerts_send_digests(now=NINE) == (1 if listed else 0)
+        assert digests.alerts_send_digests(now=NINE) == (1 if listed else 0)
         messages = smtp_server.wait_for(1) if listed else smtp_server.messages
         text = "".join(m.get_body(("plain",)).get_content() for m in messages)
         assert text.count("综合管廊工程第") == listed
@@ -749,7 +778,7 @@ class TestFreeDigest:
         assert "members.tasks.alerts_match" in ran and "members.tasks.alerts_send" not in ran
         assert smtp_server.messages == []
         eight = timezone.make_aware(datetime.datetime(2026, 11, 26, 8, 0))
-        assert alerts.alerts_send_digests(now=eight) == 2
+        assert digests.alerts_send_digests(now=eight) == 2
         messages = smtp_server.wait_for(2)
         assert sorted(m["To"] for m in messages) == ["free@example.cn", "lapsed@example.cn"]
         for message in messages:

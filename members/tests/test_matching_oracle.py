@@ -7,11 +7,13 @@ The two share nothing but the n-gram cutting: the list searches PostgreSQL's GIN
 over `news_public_vector`, the matcher files searches in an in-memory index of its own.
 """
 
+import datetime
 import random
 
 import pytest
+from django.utils import timezone
 
-from members import alerts
+from members import alerts, digests
 from members.models import AlertDelivery, SavedSearch
 from members.tests.factories import paid_member
 from news.filters import BulletinFilter
@@ -72,14 +74,26 @@ def _site_search(search: SavedSearch) -> set[int]:
     return set(found.qs.values_list("pk", flat=True))
 
 
-def test_alerts_match_exactly_what_the_site_search_lists():
+def test_alerts_match_exactly_what_the_site_search_lists(smtp_server):
+    """Instant searches are matched at publish time, digest ones at digest time: both
+    must list what the site does (two members, so a bulletin's instant row does not
+    keep it out of the other's digest)."""
     rng = random.Random(20241204)
     bulletins = _bulletins(rng)
-    member = paid_member(slug="custom")
+    members = {
+        SavedSearch.Frequency.INSTANT: paid_member(slug="custom"),
+        SavedSearch.Frequency.DAILY: paid_member(slug="custom"),
+    }
     searches = []
     for i in range(120):
+        frequency = rng.choice(list(members))
         search = SavedSearch.objects.create(
-            user=member, name=f"订阅{i}", query=_query(rng), title_only=rng.random() < 0.25
+            user=members[frequency],
+            name=f"订阅{i}",
+            query=_query(rng),
+            title_only=rng.random() < 0.25,
+            frequency=frequency,
+            digest_hour=9,
         )
         if rng.random() < 0.4:
             place = region(rng.choice(PLACES))
@@ -91,9 +105,11 @@ def test_alerts_match_exactly_what_the_site_search_lists():
 
     saved_searches_changed()
     alerts.alerts_match(bulletin_ids=[b.pk for b in bulletins])
+    nine = timezone.make_aware(datetime.datetime(2026, 11, 26, 9, 0))
+    assert digests.alerts_send_digests(now=nine) == 1
 
     matched: dict[int, set[int]] = {s.pk: set() for s in searches}
-    for delivery in AlertDelivery.objects.filter(user=member):
+    for delivery in AlertDelivery.objects.all():
         for reason in delivery.reasons:
             matched[reason["search"]].add(delivery.bulletin_id)
     differing = {
@@ -102,4 +118,6 @@ def test_alerts_match_exactly_what_the_site_search_lists():
         if matched[s.pk] != (want := _site_search(s))
     }
     assert not differing, f"alert vs site search (extra, missing): {differing}"
-    assert sum(map(len, matched.values())) >= 200, "too few matches to mean anything"
+    for frequency in members:
+        found = sum(len(matched[s.pk]) for s in searches if s.frequency == frequency)
+        assert found >= 80, f"too few {frequency} matches to mean anything"

@@ -300,6 +300,18 @@ class TestSharedQuota:
         account = client_for(colleague).get(reverse("member-account")).content.decode()
         assert "3 / 3 条" in account
 
+    def test_an_export_spends_the_team_s_quota_too(self):
+        owner, team = team_owner(quota=3)
+        colleague = UserFactory()
+        join(team, colleague)
+        bulletins = [BulletinFactory(title=f"导出{i}") for i in range(4)]
+        services.contact_reveal(user=owner, bulletin_id=bulletins[0].pk, ip=None)
+        bulk = services.contact_reveal_many(
+            user=colleague, bulletin_ids=[b.pk for b in bulletins], ip=None
+        )
+        assert (bulk.newly_spent, bulk.over_quota) == (2, True)
+        assert ContactReveal.objects.filter(team=team).count() == 3
+
     @pytest.mark.django_db(transaction=True, serialized_rollback=True)
     def test_concurrent_reveals_of_three_seats_cannot_exceed_it(self):
         owner, team = team_owner(quota=5)

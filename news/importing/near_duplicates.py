@@ -53,12 +53,6 @@ def normalise(text: str) -> str:
     return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
-def _spaced(text: str) -> str:
-    """Like normalise(), but punctuation leaves one space, so that numbers printed side by
-    side (3,860.52 / 0511-83000001) do not fuse and a changed digit shows as one."""
-    return _NOT_ALNUM.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
-
-
 def signature_bands(text: str) -> list[int]:
     """The LSH band keys of a body (empty when it is too short to compare)."""
     norm = normalise(text)
@@ -85,13 +79,33 @@ class Verdict:
     reason: str = ""
 
 
-def compare(text: str, other: str) -> Verdict:
+@dataclass(frozen=True)
+class Comparable:
+    """What compare() reads of a body, computed once: a page is compared with up to ten
+    candidates, and one agency's stored notices are candidates of many pages."""
+
+    spaced: str
+    numbers: frozenset[str]
+
+
+def comparable(text: str) -> Comparable:
+    """Like normalise(), but punctuation leaves one space, so that numbers printed side by
+    side (3,860.52 / 0511-83000001) do not fuse and a changed digit shows as one."""
+    folded = unicodedata.normalize("NFKC", text)
+    return Comparable(
+        _NOT_ALNUM.sub(" ", folded.lower()).strip(), frozenset(_NUMBER.findall(folded))
+    )
+
+
+def compare(text: str | Comparable, other: str | Comparable) -> Verdict:
     """Is `text` a repost of `other`? Similarity is difflib's ratio of the normalised bodies."""
-    a, b = _spaced(text), _spaced(other)
+    mine = text if isinstance(text, Comparable) else comparable(text)
+    theirs = other if isinstance(other, Comparable) else comparable(other)
+    a, b = mine.spaced, theirs.spaced
     if not a or not b:
         return Verdict(False, 0.0, "empty")
     # Cheapest first: most candidates are other notices of one template, with other numbers.
-    if _number_containment(text, other) < MIN_NUMBER_CONTAINMENT:
+    if _containment(mine.numbers, theirs.numbers) < MIN_NUMBER_CONTAINMENT:
         return Verdict(False, 0.0, "numbers differ")
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     if matcher.real_quick_ratio() < MIN_RATIO or matcher.quick_ratio() < MIN_RATIO:
@@ -129,9 +143,7 @@ def _cuts_a_number(op, a: str, b: str) -> bool:
     return before.isdigit() or after.isdigit()
 
 
-def _number_containment(text: str, other: str) -> float:
-    mine = set(_NUMBER.findall(unicodedata.normalize("NFKC", text)))
-    theirs = set(_NUMBER.findall(unicodedata.normalize("NFKC", other)))
+def _containment(mine: frozenset[str], theirs: frozenset[str]) -> float:
     smaller, larger = sorted((mine, theirs), key=len)
     if not smaller:
         return 1.0 if not larger else 0.0

@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 from news import contact_patterns as patterns
 
+from .bid_results import BidRow, parse_bid_results
 from .decoding import ParseError, decode_bytes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+AWARD_CATEGORY = "中标公告"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class ParsedBulletin:
     winner: str = ""
     project_manager: str = ""
     contacts: tuple[ParsedContact, ...] = ()
+    bid_results: tuple[BidRow, ...] = ()  # an award's bidders (news/importing/bid_results.py)
+    budget_yuan: int | None = None  # the ceiling an award notice states beside its results
 
     @property
     def body(self) -> str:
@@ -81,6 +85,10 @@ def parse_text(text: str) -> ParsedBulletin:
     body = "\n".join(paragraphs)
     contacts, winner, project_manager = _extract_contacts(paragraphs)
     deadlines = extract_deadlines(body)
+    # Results are read from award notices only: a tender notice's 投标人须知 or a news
+    # item about a past 中标 is not a result.
+    award = meta.category == AWARD_CATEGORY
+    bids = tuple(parse_bid_results(paragraphs, title)) if award else ()
     return ParsedBulletin(
         title=title,
         published=meta.published,
@@ -98,6 +106,8 @@ def parse_text(text: str) -> ParsedBulletin:
         winner=winner,
         project_manager=project_manager,
         contacts=contacts,
+        bid_results=bids,
+        budget_yuan=extract_budget(body) if bids else None,
     )
 
 
@@ -123,6 +133,11 @@ _SPACES = re.compile(r"[^\S\n]+")
 
 def _fold_width(match: re.Match[str]) -> str:
     return "".join(chr(ord(ch) - 0xFEE0) for ch in match.group(0) if ch >= "\uff01")
+
+
+def clean_lines(text: str) -> list[str]:
+    """Lines of a text, width-folded, spaces collapsed, blank ones dropped."""
+    return _clean_lines(text)
 
 
 def _clean_lines(text: str) -> list[str]:
@@ -353,6 +368,14 @@ def _extract_amount(body: str) -> int | None:
         for match in pattern.finditer(body):
             if (amount := _amount_from_match(match)) is not None:
                 return amount
+    return None
+
+
+def extract_budget(body: str) -> int | None:
+    """The tender's ceiling (招标控制价, 最高投标限价, 预算金额) a notice states, if any."""
+    for match in _AMOUNT_PATTERNS[1].finditer(body):
+        if (amount := _amount_from_match(match)) is not None:
+            return amount
     return None
 
 

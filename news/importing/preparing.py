@@ -22,6 +22,7 @@ class PreparedPage:
     bands: list[int]
     body: str
     indexed: IndexedFields | None = None  # None: the stored contacts decide (fallback)
+    comparable: near_duplicates.Comparable | None = None  # the body, as compare() reads it
 
 
 @dataclass
@@ -82,6 +83,7 @@ def batch_prepare(files: list[tuple[str, bytes]]) -> PreparedBatch:
                 near_duplicates.signature_bands(body),
                 body,
                 indexed,
+                near_duplicates.comparable(body),
             )
         )
     return batch

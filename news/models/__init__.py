@@ -1,5 +1,6 @@
 """The news app's models: bulletins and what they name (bulletins.py), projects (projects.py)."""
 
+from news.models.bids import BidResult
 from news.models.bulletins import (
     Bulletin,
     BulletinQuerySet,
@@ -22,6 +23,7 @@ from news.models.projects import (
 )
 
 __all__ = [
+    "BidResult",
     "Bulletin",
     "BulletinQuerySet",
     "Category",

@@ -124,12 +124,14 @@ def _match(
     return matches
 
 
-def _matching(tsquery: str, *, column: str = "", with_contacts: bool = False) -> Q:
+def _matching(
+    tsquery: str, *, column: str = "", with_contacts: bool = False, contact_tsquery: str = ""
+) -> Q:
     """pk IN (rows matching `tsquery`), for exclusions: PostgreSQL reads the matches from
     the GIN index once and anti-joins, where NOT (vector @@ …) on each candidate row would
     compute that row's n-grams (~0.6 ms each) for lack of a stored vector."""
     matches = Bulletin.objects.filter(status=Bulletin.Status.PUBLISHED).filter(
-        _match(tsquery, column=column, with_contacts=with_contacts)
+        _match(tsquery, column=column, with_contacts=with_contacts, contact_tsquery=contact_tsquery)
     )
     return Q(pk__in=matches.values("pk"))
 
@@ -242,8 +244,16 @@ class BulletinQuerySet(models.QuerySet):
             rows = rows.filter(
                 _match(term_query + places, with_contacts=True, contact_tsquery=term_query)
             )
+        # Only the window's rows can be excluded: the anti-join then reads the excluded
+        # term's matches of those weeks, not all of them (30,000 rows for a 3 % term).
+        within = f" & {search.any_of(weeks)}" if weeks else ""
         for term in query.exclude:
-            rows = rows.exclude(_matching(search.term_tsquery(term), with_contacts=True))
+            excluded = _matching(
+                search.term_tsquery(term) + within,
+                with_contacts=True,
+                contact_tsquery=search.term_tsquery(term),
+            )
+            rows = rows.exclude(excluded)
         return rows
 
     def _search_by_rows(self, query, *, with_contacts: bool):

@@ -186,15 +186,36 @@ class ProjectStageChange(models.Model):
 
 
 class Organization(models.Model):
-    """An organisation, one row across projects (by normalised name). Names are public."""
+    """An organisation, one row across projects: keyed by 统一社会信用代码 where a bulletin
+    gives it, else by normalised name (news/companies.py). Names and codes are public."""
 
     name = models.CharField(_("名称"), max_length=200)
     name_key = models.CharField(max_length=200, unique=True, editable=False)
+    credit_code = models.CharField(
+        _("统一社会信用代码"), max_length=18, blank=True, default="", editable=False
+    )
+    # A name variant found to share another row's credit code: it stays as a pointer, so
+    # the variant's name still finds the company (as a merged project does).
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("已合并到"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("单位")
         verbose_name_plural = _("单位")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"],
+                condition=~Q(credit_code=""),
+                name="organization_unique_credit_code",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -234,6 +255,11 @@ class ProjectParty(models.Model):
             models.UniqueConstraint(
                 fields=["project", "organization", "role"], name="party_once_per_role"
             )
+        ]
+        indexes = [
+            # A company profile's aggregates: one organisation's rows by role, the project
+            # id in the index (news/company_selectors.py).
+            models.Index(fields=["organization", "role", "project"], name="party_org_role")
         ]
 
     def __str__(self):

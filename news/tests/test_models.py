@@ -6,7 +6,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from news.models import Bulletin, Contact, Region
-from news.regions import region_resolve
+from news.regions import RegionIndex, region_resolve
 from news.tests.factories import BulletinFactory, ContactFactory, category, region
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,28 @@ class TestRegions:
         assert "高资新城" not in dict(region_options(zhenjiang.pk)).values()
         region_resolve(["江苏", "镇江", "高资新城"])
         assert "高资新城" in dict(region_options(zhenjiang.pk)).values()
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            ["江苏", "常州", "武进区"],
+            ["江苏省", "常州市", "武进区"],
+            ["上海", "普陀区"],
+            ["上海市", "上海市", "普陀区"],
+            ["江苏", "镇江"],
+            ["江苏", "镇江", "高资新城"],  # unknown: stored unverified
+            ["火星", "奥林帕斯"],  # unknown province
+        ],
+    )
+    def test_index_resolves_as_the_queries_do(self, path):
+        # The importer resolves from memory once a run has seen many paths; an unverified
+        # row stored meanwhile is still found (the index asks the table on a miss).
+        index = RegionIndex()
+        from_memory = region_resolve(path, index=index)
+        assert from_memory == region_resolve(path)
+        assert region_resolve(path, index=index) == from_memory
+        assert from_memory.path_display == region_resolve(path).path_display
+        assert Region.objects.filter(name=path[-1], verified=False).count() <= 1
 
 
 class TestBulletin:

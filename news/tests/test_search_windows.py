@@ -16,6 +16,7 @@ from members.tests.factories import paid_member
 from news import search_windows, selectors
 from news.models import Bulletin
 from news.search import PUBLIC_VECTOR_SQL, week_lexeme, week_number
+from news.search_plans import forget_local_shares
 from news.selectors import bulletin_listing
 from news.tests.factories import BulletinFactory, ContactFactory, region
 
@@ -52,6 +53,7 @@ def corpus(small_cap):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE news_bulletin")
     cache.clear()  # the sampled shares and the histogram
+    forget_local_shares()
     return made
 
 

@@ -27,9 +27,9 @@ _MAX_ITEMS = 200
 
 
 def _gated_models() -> tuple[type, ...]:
-    from news.models import Bulletin, Contact, Project, ProjectContact
+    from news.models import BidResult, Bulletin, Contact, Project, ProjectContact
 
-    return (Bulletin, Contact, Project, ProjectContact)
+    return (BidResult, Bulletin, Contact, Project, ProjectContact)
 
 
 def _is_staff_render(template_name: str, context) -> bool:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0012_trials'),
+        ('members', '0016_plan_company_rights'),
         ('news', '0012_bulletin_deadlines'),
     ]
 

@@ -16,12 +16,25 @@ TEAM_PLAN = dict(
     "共享每日 500 条查看联系方式额度,团队共同关注项目并填写备注、指定负责人。",
 )
 
+COPIED_FROM_CUSTOM = (
+    "export_rows_limit",
+    "api_access",
+    "api_rate",
+    "sees_bid_results",
+    "sees_company_profiles",
+    "watches_companies",
+)
+
 
 def seed(apps, schema_editor):
     Plan = apps.get_model("members", "Plan")
     Plan.objects.filter(seats=0).update(seats=1)
-    if not Plan.objects.filter(name=TEAM_PLAN["name"]).exists():  # names are unique
-        Plan.objects.get_or_create(slug=TEAM_PLAN["slug"], defaults=TEAM_PLAN)
+    if Plan.objects.filter(name=TEAM_PLAN["name"]).exists():  # names are unique
+        return
+    # The other rights (exports, API, bid results, company pages) as 标讯定制会员 has them.
+    custom = Plan.objects.filter(slug="custom").first()
+    copied = {f: getattr(custom, f) for f in COPIED_FROM_CUSTOM} if custom else {}
+    Plan.objects.get_or_create(slug=TEAM_PLAN["slug"], defaults={**copied, **TEAM_PLAN})
 
 
 def unseed(apps, schema_editor):
@@ -29,6 +42,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members", "0013_teams")]
+    dependencies = [("members", "0017_teams")]
 
     operations = [migrations.RunPython(seed, unseed)]
