@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import OperationalError, connection, connections, transaction
 from psycopg2.errors import QueryCanceled
 
-from news.search import filter_lexemes, is_cjk, public_lexemes, term_lexemes
+from news.search import _runs, filter_lexemes, is_cjk, public_lexemes, term_lexemes
 from portal.db_routers import reading_from
 
 # What each plan costs a row, measured at a million bulletins (BENCHMARKS.md, search
@@ -117,9 +117,19 @@ def expected_share(query) -> float:
     shares = common_shares()
     share = 1.0
     for term in query.include:
-        share *= min((shares.get(x, 0.0) for x in term_lexemes(term)), default=0.0)
+        share *= _term_share(term, shares)
     for term in query.exclude:  # a row holding the term's rarest lexeme may be excluded
         share *= 1.0 - min((shares.get(x, 0.0) for x in term_lexemes(term)), default=0.0)
+    return share
+
+
+def _term_share(term: str, shares) -> float:
+    """A word's n-grams go together (its rarest says how often); the words of a quoted
+    phrase ("人民 区文") are as independent as separate terms, so their shares multiply:
+    taking the rarer word's share alone made a walk look cheap and read thousands of rows."""
+    share = 1.0
+    for run in _runs(term):
+        share *= min((shares.get(x, 0.0) for x in term_lexemes(run)), default=0.0)
     return share
 
 
