@@ -176,7 +176,7 @@ def test_3_staff_activate_a_member_who_reveals_and_another_buys_online(
     other = _page(browser, viewport={"width": 1280, "height": 900})
     _login(other, live_server, buyer)
     other.goto(live_server.url + reverse("membership"))
-    other.click("text=立即开通 >> nth=-1")
+    other.click("section[aria-labelledby=plan-custom] >> text=立即开通")
     other.check("input[name=provider][value=dev]")
     assert other.locator("#checkout-total").inner_text() == "¥5800.00"
     shot(other, "3-member", "checkout")

@@ -6,6 +6,13 @@ Who may see a bulletin's contacts:
   revealed today (查看联系方式, counted against the plan's one daily quota);
 - everyone else: never (anonymous visitors, free members, lapsed or ended periods).
 
+企业会员 (teams): a member's current periods are their own and, while they are an active
+member of a team, the owner's current periods of a team plan (`Plan.seats` > 1). That rule
+is written here only: `_current_periods` (one member, SQL) and `_member_periods` (many,
+for alerts). So a removed member loses the team's rights on their next request, and the
+whole team's when the owner's period lapses or is ended. Rights that come from a team
+plan carry its `team_id`: the team's seats share one daily reveal quota.
+
 Every output path asks here and hands templates masked or unmasked view objects
 (`news.selectors`); no template decides. Answers are computed from the database on each
 request (a lapsed subscription loses access on the next request) and memoised on the
@@ -18,6 +25,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connections
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from portal.db_routers import PRIMARY
@@ -44,6 +52,7 @@ class MemberRights:
     sees_bid_results: bool = False  # every bidder, rank and price (开标结果), not only who won
     sees_company_profiles: bool = False  # company pages' amounts, regions, buyers, competitors
     watches_companies: bool = False  # 关注企业 (竞争对手 / 客户) with alerts
+    team_id: int | None = None  # rights from this team's plan: its seats share the quota
 
     @property
     def searches_contacts(self) -> bool:
@@ -127,12 +136,22 @@ class _Prepared:
 
 
 def _current_periods(*, user_id, day):
-    from members.models import Subscription
+    from members.models import Subscription, TeamMembership
 
-    return Subscription.objects.current(on=day).filter(user_id=user_id).values_list(*_PERIOD_FIELDS)
+    # A scalar subquery (one active team per person): PostgreSQL runs it once and reads
+    # both owners' periods through the (user, ends_on) index; `IN (subquery)` inside an OR
+    # would filter every subscription row instead.
+    owner = TeamMembership.objects.filter(
+        user_id=user_id, status=TeamMembership.Status.ACTIVE
+    ).values("team__owner_id")[:1]
+    return (
+        Subscription.objects.current(on=day)
+        .filter(Q(user_id=user_id) | Q(user_id=Subquery(owner), plan__seats__gt=1))
+        .values_list(*_PERIOD_FIELDS)
+    )
 
 
-# (plan id, ends on, then the plan's fields _rights_from reads)
+# (plan id, ends on, then the plan's fields _rights_from_rows reads)
 _PERIOD_FIELDS = (
     "plan_id",
     "ends_on",
@@ -150,6 +169,8 @@ _PERIOD_FIELDS = (
     "plan__sees_bid_results",
     "plan__sees_company_profiles",
     "plan__watches_companies",
+    "plan__seats",
+    "user__owned_team__id",
 )
 # Stand-ins no real row has: a user id below every id, a day before the portal existed.
 _STAND_IN_ID = -424242
@@ -173,18 +194,37 @@ def member_rights(user, *, fresh: bool = False) -> MemberRights:
 def users_with_rights(user_ids) -> dict:
     """{id: user} with each user's rights loaded: two queries for any number of members
     (alert matching meets thousands per batch)."""
-    from members.models import Subscription, User
+    from members.models import User
 
     users = {u.pk: u for u in User.objects.filter(pk__in=list(user_ids), is_active=True)}
-    periods: dict[int, list] = {}
-    for period in (
-        Subscription.objects.current().filter(user_id__in=list(users)).select_related("plan")
-    ):
-        periods.setdefault(period.user_id, []).append(period)
+    periods = _member_periods(list(users), _PERIOD_FIELDS)
     for user in users.values():
         if not user.is_staff:
-            setattr(user, _RIGHTS_ATTR, _rights_from(periods.get(user.pk, [])))
+            setattr(user, _RIGHTS_ATTR, _rights_from_rows(periods.get(user.pk, [])))
     return users
+
+
+def _member_periods(ids: list[int], fields) -> dict[int, list[tuple]]:
+    """{member id: their current periods as `fields` tuples}, for many members at once:
+    their own, and an active team member's owner's periods of a team plan, the same rule
+    as `_current_periods` (test_teams checks they agree). Three queries in all."""
+    from members.models import Subscription, TeamMembership
+
+    memberships = TeamMembership.objects.filter(status=TeamMembership.Status.ACTIVE)
+    owner_of = dict(_for_ids(memberships.values_list("user_id", "team__owner_id"), "user_id", ids))
+    holders = list(set(ids) | set(owner_of.values()))
+    by_holder: dict[int, list[tuple]] = {}
+    rows = Subscription.objects.current().values_list("user_id", "plan__seats", *fields)
+    for holder, seats, *values in _for_ids(rows, "user_id", holders):
+        by_holder.setdefault(holder, []).append((seats, tuple(values)))
+    periods = {}
+    for member in ids:
+        own = [v for _, v in by_holder.get(member, [])]
+        owner = owner_of.get(member)
+        team = [v for seats, v in by_holder.get(owner, []) if seats > 1] if owner != member else []
+        if own or team:
+            periods[member] = own + team
+    return periods
 
 
 def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
@@ -193,30 +233,25 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
     The plan that counts is the one `member_rights` would pick; a member without one has
     the free plan's (`alert_member_rights`). Instant alerts need a plan that shows
     contacts; staff get digests."""
-    from members.models import Subscription, User
+    from members.models import User
 
     ids = list(user_ids)
-    best: dict[int, tuple] = {}
-    periods = (
-        Subscription.objects.current()
-        .filter(user__is_active=True, user__is_staff=False)
-        .values_list(
-            "user_id",
-            "plan__sees_contacts",
-            "plan__daily_reveal_quota",
-            "plan__position",
-            "plan__instant_alerts",
-            "plan__digest_alerts",
-        )
+    users = dict(
+        _for_ids(User.objects.filter(is_active=True).values_list("id", "is_staff"), "id", ids)
     )
-    for user_id, *fields in _for_ids(periods, "user_id", ids):
-        plan = tuple(fields)  # sees contacts, quota, position: member_rights' order
-        if user_id not in best or plan[:3] > best[user_id][:3]:
-            best[user_id] = plan
-    rights = {user_id: (plan[4], plan[0] and plan[3]) for user_id, plan in best.items()}
+    fields = (
+        "plan__sees_contacts",
+        "plan__daily_reveal_quota",
+        "plan__position",
+        "plan__instant_alerts",
+        "plan__digest_alerts",
+    )
+    rights = {}
+    for user_id, periods in _member_periods([i for i in users if not users[i]], fields).items():
+        plan = max(periods, key=lambda p: p[:3])  # sees contacts, quota, position
+        rights[user_id] = (plan[4], plan[0] and plan[3])
     free = free_plan_rights()
-    users = User.objects.filter(is_active=True).values_list("id", "is_staff")
-    for user_id, is_staff in _for_ids(users, "id", ids):
+    for user_id, is_staff in users.items():
         if is_staff:
             rights[user_id] = (True, False)
         elif user_id not in rights:
@@ -226,17 +261,20 @@ def alert_rights(user_ids) -> dict[int, tuple[bool, bool]]:
 
 def users_who_watch(user_ids) -> set[int]:
     """Of these members, those whose plan may watch companies (Plan.watches_companies),
-    staff included: one query (alert matching asks for watchers only)."""
-    from members.models import Subscription, User
+    staff included (alert matching asks for watchers only); a team's plan counts for its
+    members as on pages (`_member_periods`)."""
+    from members.models import User
 
     ids = list(user_ids)
     if not ids:
         return set()
-    staff = User.objects.filter(pk__in=ids, is_active=True, is_staff=True)
-    periods = Subscription.objects.current().filter(
-        user_id__in=ids, user__is_active=True, plan__watches_companies=True
+    users = dict(
+        _for_ids(User.objects.filter(is_active=True).values_list("id", "is_staff"), "id", ids)
     )
-    return set(staff.values_list("pk", flat=True).union(periods.values_list("user_id")))
+    members = [i for i, is_staff in users.items() if not is_staff]
+    periods = _member_periods(members, ("plan__watches_companies",))
+    watchers = {i for i, rows in periods.items() if any(row[0] for row in rows)}
+    return watchers | {i for i, is_staff in users.items() if is_staff}
 
 
 def _for_ids(queryset, column: str, ids: list[int]):
@@ -252,19 +290,6 @@ def _for_ids(queryset, column: str, ids: list[int]):
         return cursor.fetchall()
 
 
-def _rights_from(current) -> MemberRights:
-    return _rights_from_rows(
-        [
-            (s.plan_id, s.ends_on, s.plan.name, s.plan.sees_contacts, s.plan.daily_reveal_quota)
-            + (s.plan.saved_search_limit, s.plan.instant_alerts, s.plan.position)
-            + (s.plan.digest_alerts, s.plan.digest_item_limit)
-            + (s.plan.export_rows_limit, s.plan.api_access, s.plan.api_rate)
-            + (s.plan.sees_bid_results, s.plan.sees_company_profiles, s.plan.watches_companies)
-            for s in current
-        ]
-    )
-
-
 def _rights_from_rows(periods) -> MemberRights:
     """Rights from current periods as _PERIOD_FIELDS tuples."""
     if not periods:
@@ -273,6 +298,7 @@ def _rights_from_rows(periods) -> MemberRights:
     best = max(periods, key=lambda p: (p[3], p[4], p[7]))
     plan_id, _, name, sees_contacts, quota, saved_searches, instant, _, digest, limit = best[:10]
     export_rows, api_access, api_rate = best[10:13]
+    seats, owned_team_id = best[16:18]
     return MemberRights(
         plan_name=name,
         sees_contacts=sees_contacts,
@@ -289,6 +315,7 @@ def _rights_from_rows(periods) -> MemberRights:
         sees_bid_results=any(p[13] for p in periods),
         sees_company_profiles=any(p[14] for p in periods),
         watches_companies=any(p[15] for p in periods),
+        team_id=owned_team_id if seats > 1 else None,
     )
 
 
@@ -342,10 +369,14 @@ class ContactAccess:
         return "open" if self.visible else "masked"
 
 
-def reveals_today(user) -> int:
+def reveals_today(user, rights: MemberRights | None = None) -> int:
+    """Today's reveals counted against the viewer's quota: the team's when their rights
+    come from a team plan (every seat's), else their own."""
     from members.models import ContactReveal
 
-    return ContactReveal.objects.using(PRIMARY).filter(user=user, day=timezone.localdate()).count()
+    rights = rights or member_rights(user)
+    counted = {"team_id": rights.team_id} if rights.team_id else {"user": user}
+    return ContactReveal.objects.using(PRIMARY).filter(day=timezone.localdate(), **counted).count()
 
 
 def _revealed_bulletins(*, user_id, day):
@@ -385,7 +416,7 @@ def contact_access(user, subject_id: int, *, kind: str = "bulletin") -> ContactA
         return ContactAccess(False, "anonymous")
     if not rights.sees_contacts:
         return ContactAccess(False, "no_plan")
-    used = reveals_today(user)
+    used = reveals_today(user, rights)
     if subject_id in revealed_ids(user, [subject_id], kind=kind):
         return ContactAccess(True, "revealed", used, rights.daily_quota)
     state = "can_reveal" if used < rights.daily_quota else "over_quota"

@@ -22,6 +22,9 @@ from members.models import (
     Plan,
     SavedSearch,
     Subscription,
+    Team,
+    TeamFollow,
+    TeamMembership,
     Trial,
     User,
 )
@@ -79,6 +82,7 @@ class PlanAdmin(admin.ModelAdmin):
         "instant_alerts",
         "digest_alerts",
         "digest_item_limit",
+        "seats",
         "export_rows_limit",
         "api_access",
         "is_offered",
@@ -374,3 +378,52 @@ class TrialAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 0
+    can_delete = False
+    fields = ("email", "user", "role", "status", "invited_at", "joined_at", "removed_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False  # seats are taken through invitations (members.teams), counted there
+
+
+class TeamFollowInline(admin.TabularInline):
+    model = TeamFollow
+    extra = 0
+    fields = ("project", "note", "assignee", "updated_by", "updated_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """企业会员 teams. A hotline sale: 会员开通记录 → 增加 with the 企业会员 plan for the
+    company's administrator account creates the team; rename it here."""
+
+    list_display = ("name", "owner", "active_seats", "created_at")
+    search_fields = ("name", "owner__email", "owner__company", "memberships__email")
+    readonly_fields = ("owner", "created_at")
+    fields = ("name", "owner", "created_at")
+    inlines = [TeamMembershipInline, TeamFollowInline]
+
+    def has_add_permission(self, request):
+        return False  # made by activating a team plan, which gives it its seats
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("owner")
+            .annotate(_active=Count("memberships", filter=Q(memberships__status="active")))
+        )
+
+    @admin.display(description=_("已加入成员"), ordering="_active")
+    def active_seats(self, obj):
+        return obj._active

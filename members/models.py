@@ -86,6 +86,11 @@ class Plan(models.Model):
             )
         ],
     )
+    # More than one seat makes a team plan (企业会员): the subscriber owns a team whose
+    # members share these rights and one daily reveal quota (members.teams).
+    seats = models.PositiveSmallIntegerField(
+        _("账号数"), default=1, help_text=_("大于 1 即为企业会员:含开通者在内可使用的账号数")
+    )
     description = models.TextField(_("说明"), blank=True)
     position = models.PositiveSmallIntegerField(_("排序"), default=100)
     is_offered = models.BooleanField(_("对外销售"), default=True)
@@ -241,6 +246,16 @@ class ContactReveal(models.Model):
     day = models.DateField(_("日期"))
     revealed_at = models.DateTimeField(_("查看时间"), default=timezone.now)
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    # Set when the member's rights came from a team plan: the team's seats share one
+    # daily quota, counted on this column.
+    team = models.ForeignKey(
+        "members.Team",
+        verbose_name=_("企业团队"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reveals",
+    )
 
     class Meta:
         verbose_name = _("联系方式查看记录")
@@ -248,6 +263,11 @@ class ContactReveal(models.Model):
         ordering = ["-revealed_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "day", "bulletin"], name="reveal_once_per_day")
+        ]
+        indexes = [
+            models.Index(
+                fields=["team", "day"], name="reveal_team_day", condition=Q(team__isnull=False)
+            )
         ]
 
     def __str__(self):
@@ -520,3 +540,120 @@ class Trial(models.Model):
 
     def __str__(self):
         return f"{self.email} · {self.phone} · {self.ends_on}"
+
+
+class Team(models.Model):
+    """企业会员: the seats a team-plan subscriber shares with colleagues. The owner's
+    current team-plan period is the team's access: it ends when that period does."""
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("开通人(管理员)"),
+        on_delete=models.CASCADE,
+        related_name="owned_team",
+    )
+    name = models.CharField(_("企业名称"), max_length=200)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("企业团队")
+        verbose_name_plural = _("企业团队")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name or str(self.owner)
+
+
+class TeamMembership(models.Model):
+    """One seat: an invitation by email, then the colleague who accepted it."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("管理员")
+        MEMBER = "member", _("成员")
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("已邀请")
+        ACTIVE = "active", _("已加入")
+        REMOVED = "removed", _("已移除")
+
+    team = models.ForeignKey(
+        Team, verbose_name=_("企业团队"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    email = models.EmailField(_("邀请邮箱"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="team_memberships",
+    )
+    role = models.CharField(_("角色"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.INVITED
+    )
+    # Changed by every (re)sent invitation: only the newest link works, and only once.
+    nonce = models.CharField(max_length=32, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("邀请人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    invited_at = models.DateTimeField(_("邀请时间"), default=timezone.now)
+    joined_at = models.DateTimeField(_("加入时间"), null=True, blank=True)
+    removed_at = models.DateTimeField(_("移除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("团队成员")
+        verbose_name_plural = _("团队成员")
+        ordering = ["team", "-role", "invited_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "email"],
+                condition=Q(status__in=["invited", "active"]),
+                name="team_seat_once_per_email",
+            ),
+            # One team per person: the access policy reads one team's plan for a member.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status="active"), name="team_member_one_team"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.team} · {self.email} · {self.get_status_display()}"
+
+
+class TeamFollow(models.Model):
+    """A project the team follows together, with a shared note and who is on it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="follows")
+    project = models.ForeignKey("news.Project", on_delete=models.CASCADE, related_name="+")
+    note = models.TextField(_("备注"), max_length=1000, blank=True)
+    assignee = models.ForeignKey(
+        TeamMembership,
+        verbose_name=_("负责人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_follows",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("关注时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("团队关注项目")
+        verbose_name_plural = _("团队关注项目")
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["team", "project"], name="team_follow_once")]
+
+    def __str__(self):
+        return f"{self.team} → {self.project_id}"

@@ -12,7 +12,14 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from members.models import ContactReveal, MembershipApplication, Plan, Subscription, User
+from members.models import (
+    ContactReveal,
+    MembershipApplication,
+    Plan,
+    Subscription,
+    Team,
+    User,
+)
 from portal.emails import build_email
 
 logger = logging.getLogger(__name__)
@@ -71,6 +78,10 @@ def subscription_activate(
             amount_paid_fen=amount_paid_fen,
             note=note.strip(),
         )
+        if plan.seats > 1:  # 企业会员: the buyer's team exists from the first day
+            from members.teams import team_for_owner
+
+            team_for_owner(owner=user)
     logger.info("subscription %s activated for user %s by %s", subscription.pk, user.pk, by)
     return subscription
 
@@ -254,6 +265,23 @@ class NotEntitled(Exception):
     pass
 
 
+def _lock_quota(user: User, rights=None):
+    """Lock what today's reveal count belongs to and return the rights to spend under.
+
+    The member's row, then (rights from a team plan) the team's: a team's seats share one
+    quota, so its row serialises all their reveals, always locked after the member's.
+    The rights are read again under the team's lock, so a member removed meanwhile
+    spends nothing. Call inside a transaction."""
+    from members.access import member_rights
+
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+    rights = rights or member_rights(user, fresh=True)
+    if rights.team_id:
+        Team.objects.select_for_update().filter(pk=rights.team_id).values_list("pk").first()
+        rights = member_rights(user, fresh=True)
+    return rights
+
+
 def contact_reveal(
     *,
     user: User,
@@ -269,9 +297,8 @@ def contact_reveal(
     without an active plan that shows contacts, QuotaExceeded past the daily quota. The
     member's row is locked while counting, so parallel requests cannot overspend. `rights`:
     the member's rights when the caller has just loaded them (the alert sender, per batch);
-    otherwise they are read again under the lock."""
-    from members.access import member_rights
-
+    otherwise they are read again under the lock (`_lock_quota`: a team's seats share one
+    quota)."""
     if (bulletin_id is None) == (project_id is None):
         raise ValueError("reveal exactly one of a bulletin or a project")
     if user.is_staff:
@@ -279,22 +306,24 @@ def contact_reveal(
     today = timezone.localdate()
     subject = {"bulletin_id": bulletin_id} if bulletin_id else {"project_id": project_id}
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-        rights = rights or member_rights(user, fresh=True)
+        rights = _lock_quota(user, rights)
         if not rights.sees_contacts:
             raise NotEntitled
-        # Today's count and whether this subject is among them, in one query.
-        today_reveals = ContactReveal.objects.filter(user=user, day=today)
+        counted_on = Q(team_id=rights.team_id) if rights.team_id else Q(user=user)
+        # Today's count and whether this member revealed this subject, in one query.
+        today_reveals = ContactReveal.objects.filter(counted_on | Q(user=user), day=today)
         counted = today_reveals.aggregate(
-            used=Count("pk"),
-            found=Max("pk", filter=Q(**subject)),
+            used=Count("pk", filter=counted_on),
+            found=Max("pk", filter=Q(user=user, **subject)),
         )
         if counted["found"] is not None:
             return today_reveals.get(pk=counted["found"])
         if counted["used"] >= rights.daily_quota:
             raise QuotaExceeded(rights.daily_quota)
-        # The member's row lock serialises this member's reveals: no conflict to recover.
-        return ContactReveal.objects.create(user=user, day=today, ip=ip or None, **subject)
+        # The row locks serialise these reveals: no conflict to recover.
+        return ContactReveal.objects.create(
+            user=user, team_id=rights.team_id, day=today, ip=ip or None, **subject
+        )
 
 
 @dataclass(frozen=True)
@@ -313,26 +342,31 @@ def contact_reveal_many(*, user: User, bulletin_ids: list[int], ip: str | None) 
     today's quota lasts: each bulletin not yet revealed today spends one reveal and is
     logged as 查看联系方式 would log it; those already revealed today are free. Only
     bulletins that have contacts are worth spending on: the caller passes those. The
-    member's row is locked as in `contact_reveal`, so exports and clicks never overspend."""
-    from members.access import member_rights
-
+    member's row (and a team's) is locked as in `contact_reveal`, so exports and clicks
+    never overspend."""
     if user.is_staff:
         return BulkReveal(frozenset(bulletin_ids), 0, 0, False)
     today = timezone.localdate()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-        rights = member_rights(user, fresh=True)
+        rights = _lock_quota(user)
         if not rights.sees_contacts:
             return BulkReveal(frozenset(), 0, 0, False)
-        today_reveals = ContactReveal.objects.filter(user=user, day=today)
-        used = today_reveals.count()
+        counted_on = Q(team_id=rights.team_id) if rights.team_id else Q(user=user)
+        used = ContactReveal.objects.filter(counted_on, day=today).count()
         already = set(
-            today_reveals.filter(bulletin_id__in=bulletin_ids).values_list("bulletin_id", flat=True)
+            ContactReveal.objects.filter(
+                user=user, day=today, bulletin_id__in=bulletin_ids
+            ).values_list("bulletin_id", flat=True)
         )
         left = max(rights.daily_quota - used, 0)
         new = [pk for pk in dict.fromkeys(bulletin_ids) if pk not in already][:left]
         ContactReveal.objects.bulk_create(
-            [ContactReveal(user=user, day=today, ip=ip or None, bulletin_id=pk) for pk in new]
+            [
+                ContactReveal(
+                    user=user, team_id=rights.team_id, day=today, ip=ip or None, bulletin_id=pk
+                )
+                for pk in new
+            ]
         )
         over = len(already) + len(new) < len(set(bulletin_ids))
         return BulkReveal(frozenset(already | set(new)), len(new), rights.daily_quota, over)

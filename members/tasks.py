@@ -21,6 +21,14 @@ def application_notify_staff(application_id: int) -> None:
     services.application_notify_staff(application_id=application_id)
 
 
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def team_invite_send(membership_id: int) -> None:
+    """企业会员: email an invitation its link (SMTP down: retried with backoff)."""
+    from members import teams
+
+    teams.team_invite_send(membership_id=membership_id)
+
+
 @shared_task(ignore_result=True)
 def alerts_match(bulletin_ids: list[int]) -> None:
     """After a publish: write deliveries, then send the instant ones."""

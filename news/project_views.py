@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from members import services as member_services
 from members.follows import is_following
+from members.team_selectors import project_team_panel
 from members.watches import watch_state
 from news import company_selectors, project_selectors
 from news.models import Organization, Project
@@ -40,6 +41,8 @@ def _project_page(request, pk: int, *, status: int = 200):
         raise Http404("project not found") from None
     following = is_following(request.user, project=pk)
     context = {"detail": detail, "following": following}
+    if request.user.is_authenticated:  # anonymous pages are cached: never a team's note
+        context["team_panel"] = project_team_panel(request.user, pk)
     return render(request, "news/project_detail.html", context, status=status)
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from api import account_views as api_account_views
+from members import team_views
 from members import views as member_views
 from portal import views
 
@@ -38,6 +39,19 @@ urlpatterns = [
         member_views.deadline_calendar_regenerate,
         name="deadline-calendar-regenerate",
     ),
+    path("account/team/", team_views.team_page, name="team"),
+    path("account/team/invite/", team_views.team_invite, name="team-invite"),
+    path(
+        "account/team/members/<int:pk>/remove/",
+        team_views.team_member_remove,
+        name="team-member-remove",
+    ),
+    path(
+        "account/team/follows/<int:project_id>/<str:action>/",
+        team_views.team_follow,
+        name="team-follow",
+    ),
+    path("team/join/<str:token>/", team_views.team_join, name="team-join"),
     path("calendar/<str:token>.ics", member_views.calendar_feed, name="calendar-feed"),
     path("alerts/new/", member_views.saved_search_edit, name="saved-search-new"),
     path("alerts/<int:pk>/", member_views.saved_search_edit, name="saved-search-edit"),

@@ -193,7 +193,7 @@ class TestPages:
         Plan.objects.create(name="内部试用套餐", slug="trial", is_offered=False)
         html = client.get("/membership/").content.decode()
         offered = list(Plan.objects.filter(is_offered=True))
-        assert len(offered) == 3 and html.count('<section class="plan"') == 3
+        assert len(offered) == 4 and html.count('<section class="plan"') == 4
         assert "内部试用套餐" not in html
         for plan in offered:
             assert f'<h2 id="plan-{plan.slug}">{plan.name}</h2>' in html
