@@ -100,9 +100,11 @@ def test_paid_members_see_every_bidder_rank_price_and_duration(client, page):
 
 
 def test_the_right_is_plan_data(client):
+    # Every paid plan: 标讯查询, 标讯定制 and the 企业会员 team plan (members 0018).
     assert set(Plan.objects.filter(sees_bid_results=True).values_list("slug", flat=True)) == {
         "query",
         "custom",
+        "team",
     }
     _import(TENDER, AWARD)
     member = paid_member(slug="query")
